@@ -1,0 +1,214 @@
+//! `openliveness`: parses the command line and configuration, then calls the library.
+//! Nothing here decides anything a test of the library could not also exercise.
+
+mod args;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use openliveness_server::admin;
+use openliveness_server::config::{Config, LogFormat, Overrides};
+use openliveness_server::{open_backend, Application};
+use openliveness_store::{AccountPatch, NewAccount};
+
+use args::{AccountCmd, Cli, Command, KeyCmd, Shared};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(shared: &Shared, extra: Overrides) -> anyhow::Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (config, warnings) = Config::load(
+        shared.config.as_deref(),
+        &env,
+        Overrides {
+            data_dir: shared.data_dir.clone(),
+            database_url: shared.database_url.clone(),
+            ..extra
+        },
+    )?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(config)
+}
+
+fn init_logging(default_level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENLIVENESS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(s) => {
+            let config = load_config(
+                &s.shared,
+                Overrides {
+                    bind: s.bind,
+                    public_url: s.public_url.clone(),
+                    demo: s.demo,
+                    ..Default::default()
+                },
+            )?;
+            init_logging("info", config.log_format);
+            serve(config).await
+        }
+        Command::Migrate(shared) => {
+            let config = load_config(&shared, Overrides::default())?;
+            init_logging("info", config.log_format);
+            let (store, _) = open_backend(&config).await?;
+            eprintln!("migrations applied ({} store)", store.backend());
+            Ok(())
+        }
+        Command::Account(cmd) => account(cmd).await,
+        Command::Key(cmd) => key(cmd).await,
+        Command::Purge(shared) => {
+            let config = load_config(&shared, Overrides::default())?;
+            init_logging("warn", config.log_format);
+            let (store, _) = open_backend(&config).await?;
+            let now = openliveness_server::state::now_ms();
+            let rows = store.purge_expired(now).await?;
+            print_json(&serde_json::json!({ "expiredRecordsPurged": rows }))
+        }
+        Command::Version => {
+            println!("openliveness {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let data_dir: PathBuf = config.data_dir.clone();
+    let app = Application::build(config).await?;
+    let base = app.public_url().to_owned();
+    tracing::info!(url = %base, data_dir = %data_dir.display(), "OpenLiveness listening");
+    if let Some(creds) = app.demo_credentials() {
+        println!(
+            "\nOpenLiveness demo is running at {base}\n\
+             \n  demo account keys (also in {}):\n    accessKey  {}\n    secretKey  {}\n    partnerCode {}\n    partnerKey  {}\n\
+             \n  try it: docs/api.md walks through generate-token → Get Token → Get Result with curl.\n  OpenAPI: {base}/openapi.json\n",
+            data_dir.join("demo-credentials.json").display(),
+            creds.access_key,
+            creds.secret_key,
+            creds.partner_code,
+            creds.partner_key,
+        );
+    }
+    app.run_until_stopped().await.context("server error")
+}
+
+async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
+    let shared = cmd.shared();
+    let config = load_config(shared, Overrides::default())?;
+    init_logging("warn", config.log_format);
+    let (store, _) = open_backend(&config).await?;
+    match cmd {
+        AccountCmd::Create(a) => {
+            let new = NewAccount {
+                name: admin::check_name(&a.name)?,
+                regions: admin::parse_regions(&a.regions)?,
+                allowed_domains: a
+                    .allowed_domains
+                    .as_deref()
+                    .map(admin::parse_domains)
+                    .transpose()?
+                    .unwrap_or_default(),
+                rate_limit_per_second: a.rate_limit_per_second,
+                daily_quota: a.daily_quota,
+                balance: a.balance,
+                expires_at: a.expires_at.map(|t| t.0),
+                pass_threshold: a.pass_threshold,
+                video_enabled: a.video,
+                retention_days: a.retention_days,
+            };
+            print_json(&admin::create_account(store.as_ref(), new).await?)
+        }
+        AccountCmd::Update(u) => {
+            let patch = AccountPatch {
+                regions: u.regions.as_deref().map(admin::parse_regions).transpose()?,
+                allowed_domains: u.allowed_domains.as_deref().map(admin::parse_domains).transpose()?,
+                rate_limit_per_second: u.rate_limit_per_second.map(|n| (n > 0).then_some(n)),
+                daily_quota: u.daily_quota.map(|n| (n > 0).then_some(n)),
+                balance: u.balance.map(Some),
+                expires_at: u.expires_at.map(|t| Some(t.0)),
+                pass_threshold: u.pass_threshold,
+                video_enabled: u.video,
+                retention_days: u.retention_days,
+                disabled: None,
+            };
+            print_json(&admin::update_account(store.as_ref(), &u.name, patch).await?)
+        }
+        AccountCmd::Disable { name, .. } | AccountCmd::Enable { name, .. } => {
+            let disabled = matches!(cmd, AccountCmd::Disable { .. });
+            let patch = AccountPatch {
+                disabled: Some(disabled),
+                ..Default::default()
+            };
+            print_json(&admin::update_account(store.as_ref(), &name, patch).await?)
+        }
+        AccountCmd::List { .. } => print_json(&store.list_accounts().await?),
+    }
+}
+
+async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
+    let config = load_config(cmd.shared(), Overrides::default())?;
+    init_logging("warn", config.log_format);
+    let (store, sealer) = open_backend(&config).await?;
+    match cmd {
+        KeyCmd::Create { name, .. } => {
+            print_json(&admin::create_key(store.as_ref(), &sealer, &name).await?)
+        }
+        KeyCmd::Revoke { access_key, .. } => {
+            admin::revoke_key(store.as_ref(), &access_key).await?;
+            print_json(&serde_json::json!({ "accessKey": access_key, "revoked": true }))
+        }
+        KeyCmd::List { name, .. } => {
+            let account = store
+                .account_by_name(&name)
+                .await?
+                .ok_or_else(|| admin::AdminError::NoAccount(name.clone()))?;
+            let keys: Vec<_> = store
+                .list_keys(account.id)
+                .await?
+                .into_iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "accessKey": k.access_key,
+                        "partnerCode": k.partner_code,
+                        "createdAt": k.created_at,
+                        "revokedAt": k.revoked_at,
+                    })
+                })
+                .collect();
+            print_json(&keys)
+        }
+    }
+}

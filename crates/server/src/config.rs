@@ -1,0 +1,297 @@
+//! Configuration: defaults → config file → `OPENLIVENESS_*` environment → command-line
+//! flags, merged into one typed [`Config`]. This file is the one place every setting is
+//! named; `docs/configuration.md` mirrors it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    pub bind: SocketAddr,
+    /// Where the SQLite file, blobs and (when not configured) the master key live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; unset for the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// `redis://…` to share rate limits between replicas; unset for in-process limits.
+    pub redis_url: Option<String>,
+    /// Base URL the end user's browser reaches this service at, used in session URLs.
+    /// Defaults to `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// 64 hex characters; seals blobs and API secrets at rest.
+    pub master_key: Option<Secret>,
+    /// Create a demo account and print its keys and the demo page URL.
+    pub demo: bool,
+    /// API requests served at once before new ones get `RETRY_LATER`.
+    pub max_in_flight: usize,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            public_url: None,
+            master_key: None,
+            demo: false,
+            max_in_flight: 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The config file's shape: every key optional; unknown keys are reported, not fatal.
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    public_url: Option<String>,
+    master_key: Option<Secret>,
+    demo: Option<bool>,
+    max_in_flight: Option<usize>,
+    log_format: Option<LogFormat>,
+}
+
+const FILE_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "redis_url",
+    "public_url",
+    "master_key",
+    "demo",
+    "max_in_flight",
+    "log_format",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub demo: bool,
+}
+
+impl Config {
+    /// Builds the configuration from all layers. `env` is the process environment (passed
+    /// in so tests can give their own). Returns the config and warnings for the log.
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        cli: Overrides,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut cfg = Config::default();
+        let mut warnings = Vec::new();
+        let env_get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env_get("OPENLIVENESS_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.clone(),
+                message: e.message().to_owned(),
+            })?;
+            for key in table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())) {
+                warnings.push(format!(
+                    "config file {}: unknown key `{key}` ignored",
+                    path.display()
+                ));
+            }
+            let f: FileConfig =
+                toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse {
+                        path: path.clone(),
+                        message: e.message().to_owned(),
+                    })?;
+            cfg.apply_file(f);
+        }
+        cfg.apply_env(&env_get)?;
+        if let Some(v) = cli.bind {
+            cfg.bind = v;
+        }
+        if let Some(v) = cli.data_dir {
+            cfg.data_dir = v;
+        }
+        if let Some(v) = cli.database_url {
+            cfg.database_url = Some(v);
+        }
+        if let Some(v) = cli.public_url {
+            cfg.public_url = Some(v);
+        }
+        cfg.demo |= cli.demo;
+        Ok((cfg, warnings))
+    }
+
+    fn apply_file(&mut self, f: FileConfig) {
+        let FileConfig {
+            bind,
+            data_dir,
+            database_url,
+            redis_url,
+            public_url,
+            master_key,
+            demo,
+            max_in_flight,
+            log_format,
+        } = f;
+        self.bind = bind.unwrap_or(self.bind);
+        self.data_dir = data_dir.unwrap_or(self.data_dir.clone());
+        self.database_url = database_url.or(self.database_url.take());
+        self.redis_url = redis_url.or(self.redis_url.take());
+        self.public_url = public_url.or(self.public_url.take());
+        self.master_key = master_key.or(self.master_key.take());
+        self.demo = demo.unwrap_or(self.demo);
+        self.max_in_flight = max_in_flight.unwrap_or(self.max_in_flight);
+        self.log_format = log_format.unwrap_or(self.log_format);
+    }
+
+    fn apply_env(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let bad = |name: &str, message: String| ConfigError::Env {
+            name: name.to_owned(),
+            message,
+        };
+        if let Some(v) = get("OPENLIVENESS_BIND") {
+            self.bind = v
+                .parse()
+                .map_err(|_| bad("OPENLIVENESS_BIND", format!("{v:?} is not ADDRESS:PORT")))?;
+        }
+        if let Some(v) = get("OPENLIVENESS_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("REDIS_URL") {
+            self.redis_url = Some(v);
+        }
+        if let Some(v) = get("OPENLIVENESS_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = get("OPENLIVENESS_MASTER_KEY") {
+            self.master_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("OPENLIVENESS_MAX_IN_FLIGHT") {
+            self.max_in_flight = v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("OPENLIVENESS_MAX_IN_FLIGHT", format!("{v:?} is not a positive number")))?;
+        }
+        if let Some(v) = get("OPENLIVENESS_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(bad("OPENLIVENESS_LOG_FORMAT", format!("{v:?}: use text or json"))),
+            };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\ndata_dir = \"/file\"\nmax_in_flight = 7\nbogus = 1\n",
+        )
+        .unwrap();
+        let (cfg, warnings) = Config::load(
+            Some(&file),
+            &env(&[("OPENLIVENESS_DATA_DIR", "/env"), ("OPENLIVENESS_MASTER_KEY", "k")]),
+            Overrides {
+                bind: Some("127.0.0.1:0".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.bind.port(), 0);
+        assert_eq!(cfg.data_dir, PathBuf::from("/env"));
+        assert_eq!(cfg.max_in_flight, 7);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("bogus"));
+        assert_eq!(format!("{:?}", cfg.master_key), "Some(<redacted>)");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(None, &env(&[("OPENLIVENESS_BIND", "nope")]), Overrides::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("OPENLIVENESS_BIND"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "bind = 5").unwrap();
+        assert!(Config::load(Some(&file), &[], Overrides::default()).is_err());
+    }
+}

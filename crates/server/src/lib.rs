@@ -1,0 +1,132 @@
+//! The OpenLiveness service as a library: [`Application::build`] wires configuration,
+//! store, blob store and limits into the router and binds the listener, so the binary and
+//! the tests start exactly the same thing.
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod jobs;
+pub mod limits;
+pub mod openapi;
+pub mod page;
+pub mod state;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use openliveness_store::{BlobStore, Sealer, Store};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use admin::KeyCredentials;
+pub use config::Config;
+use limits::{InProcessLimiter, RateLimiter, RedisLimiter};
+use state::AppState;
+
+/// Opens what every command needs: the store (migrated) and the master key.
+pub async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Sealer)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let (sealer, warning) = admin::master_key(config)?;
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
+    let store = openliveness_store::open(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .context("cannot open the database")?;
+    Ok((store, sealer))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    demo: Option<KeyCredentials>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (store, sealer) = open_backend(&config).await?;
+        let blobs = BlobStore::new(config.data_dir.join("blobs"), sealer.clone())
+            .context("cannot create the blob directory")?;
+        let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisLimiter::connect(url)
+                    .await
+                    .with_context(|| "cannot connect to REDIS_URL")?,
+            ),
+            None => Arc::new(InProcessLimiter::default()),
+        };
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let local = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let demo = if config.demo {
+            Some(admin::ensure_demo(&store, &sealer, &config.data_dir).await?)
+        } else {
+            None
+        };
+        let state = AppState {
+            store,
+            blobs,
+            sealer,
+            limiter,
+            public_url: public_url.into(),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        };
+        Ok(Self {
+            listener,
+            state,
+            demo,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// The demo account's credentials, in demo mode.
+    pub fn demo_credentials(&self) -> Option<&KeyCredentials> {
+        self.demo.as_ref()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        jobs::sweep_blob_deletions(&self.state).await;
+        tokio::spawn(jobs::run_maintenance(self.state.clone()));
+        let app = api::router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,43 @@
+//! What every handler shares: the store, the blob store, the sealer, the limiter and the
+//! few settings handlers need. Built once by [`crate::Application::build`].
+
+use std::sync::Arc;
+
+use openliveness_store::{BlobStore, Sealer, Store};
+use tokio::sync::Semaphore;
+
+use crate::limits::RateLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: BlobStore,
+    pub sealer: Sealer,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Base URL of session pages, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Permits for API requests in flight; none left → `RETRY_LATER`.
+    pub in_flight: Arc<Semaphore>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Lowercase hex SHA-256, the form every stored hash takes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}

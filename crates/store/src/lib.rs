@@ -1,0 +1,170 @@
+//! Storage for OpenLiveness.
+//!
+//! Architecture invariant: this crate is the only place SQL is written. Callers see the
+//! [`Store`] trait and plain records from [`model`]; which backend runs is decided once, at
+//! start-up, from the database URL ([`open`]).
+//!
+//! Every method that returns `Ok` after a write has committed it durably: SQLite runs in WAL
+//! mode with `synchronous=FULL`, PostgreSQL commits before answering.
+
+pub mod blob;
+pub mod model;
+mod migrate;
+pub mod postgres;
+pub mod seal;
+pub mod sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use blob::{BlobError, BlobStore};
+pub use model::*;
+pub use seal::{SealError, Sealer};
+
+/// What can go wrong in the store, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The signature was already used once.
+    #[error("signature already used")]
+    Replay,
+    /// The account's daily quota of sessions is used up.
+    #[error("daily quota exhausted")]
+    QuotaExceeded,
+    /// The account's prepaid balance is used up.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// The store cannot take more work right now; retrying later may succeed.
+    #[error("store busy: {0}")]
+    Busy(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                StoreError::Busy(e.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => StoreError::Busy("connection pool timed out".into()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The metadata store. One implementation per backend; both pass `tests/suite.rs`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and `healthz`.
+    fn backend(&self) -> &'static str;
+
+    /// Answers once the database accepts a query.
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_account(&self, new: NewAccount, now_ms: i64) -> Result<Account>;
+    async fn update_account(&self, name: &str, patch: AccountPatch) -> Result<Account>;
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>>;
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+
+    async fn create_key(&self, key: ApiKey) -> Result<()>;
+    async fn key(&self, access_key: &str) -> Result<Option<ApiKey>>;
+    async fn key_by_partner_code(&self, partner_code: &str) -> Result<Option<ApiKey>>;
+    async fn list_keys(&self, account_id: i64) -> Result<Vec<ApiKey>>;
+    /// Marks a key revoked. `Ok(false)` when there is no such key.
+    async fn revoke_key(&self, access_key: &str, now_ms: i64) -> Result<bool>;
+
+    /// Records the signature as used and stores the token, atomically.
+    /// `Err(Replay)` when the signature was used before.
+    async fn issue_token(&self, signature: UsedSignature, token: NewToken) -> Result<()>;
+    /// The token with its key and account, whatever their state; the caller judges.
+    async fn token_context(&self, token_hash: &str) -> Result<Option<TokenContext>>;
+
+    /// Creates a session, counting it against `daily_quota` (sessions per UTC day) when given.
+    /// `Err(QuotaExceeded)` leaves nothing behind.
+    async fn create_session(&self, session: NewSession, daily_quota: Option<u32>) -> Result<()>;
+    async fn session(&self, signature_id: &str) -> Result<Option<Session>>;
+    async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>>;
+    async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()>;
+    /// Records the verdict and moves the session to `status` (passed or failed).
+    async fn finish_session(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        result: SessionResult,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Removes the session's personal data (user id, images, frames, video references) and
+    /// keeps its verdict. Returns the blob keys to delete; they are also queued durably in
+    /// the same transaction, so a crash before the files go cannot leave them forever.
+    async fn clear_session(&self, signature_id: &str, now_ms: i64) -> Result<Vec<String>>;
+
+    /// Blob deletions queued by [`Store::clear_session`] and not yet confirmed done.
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>>;
+    async fn confirm_blob_deletions(&self, keys: &[String]) -> Result<()>;
+
+    /// Takes one billable call from the prepaid balance, if the account has one.
+    /// Returns the balance left (`None`: post-paid). `Err(InsufficientBalance)` at zero.
+    async fn debit_balance(&self, account_id: i64) -> Result<Option<i64>>;
+
+    /// Sessions created so far in the UTC day of `now_ms`.
+    async fn sessions_today(&self, account_id: i64, now_ms: i64) -> Result<u32>;
+
+    async fn set_ui_config(&self, account_id: i64, json: &str, now_ms: i64) -> Result<()>;
+    async fn ui_config(&self, account_id: i64) -> Result<Option<String>>;
+
+    /// Deletes expired tokens and signature records. Returns how many rows went.
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64>;
+}
+
+/// Opens the store named by `database_url`, or the SQLite file under `data_dir` when there
+/// is none, and runs the migrations.
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(postgres::PgStore::connect(url).await?))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            Ok(Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?))
+        }
+        Some(url) => Err(StoreError::Database(format!(
+            "unsupported DATABASE_URL scheme in {:?}: use postgres://… or sqlite:PATH",
+            url.split("://").next().unwrap_or(url)
+        ))),
+        None => Ok(Arc::new(
+            sqlite::SqliteStore::open(&data_dir.join("openliveness.db")).await?,
+        )),
+    }
+}
+
+/// Splits a stored comma list; empty string is an empty list.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,324 @@
+//! The records the store keeps. Plain data: no SQL, no HTTP, no vendor wire names.
+//!
+//! Times are Unix milliseconds (`i64`) everywhere, because that is what both vendor APIs
+//! speak and what both backends store without time-zone surprises.
+
+use serde::Serialize;
+
+/// A customer of the service: one business with its limits and permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    /// ISO 3166-1 alpha-3 codes the account may create sessions for.
+    pub regions: Vec<String>,
+    /// Hosts that redirect targets must match (exactly or as a subdomain). Empty: any host.
+    pub allowed_domains: Vec<String>,
+    pub rate_limit_per_second: Option<u32>,
+    pub daily_quota: Option<u32>,
+    /// Prepaid balance in billable calls. `None`: post-paid, never refused.
+    pub balance: Option<i64>,
+    pub disabled: bool,
+    pub expires_at: Option<i64>,
+    /// Score at or above which a session passes.
+    pub pass_threshold: u8,
+    pub video_enabled: bool,
+    /// Days after which a session's images, frames and video are purged.
+    pub retention_days: u32,
+    pub created_at: i64,
+}
+
+impl Account {
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now_ms)
+    }
+
+    pub fn allows_region(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r == region)
+    }
+
+    /// Applies an operator's change.
+    pub fn apply(&mut self, p: AccountPatch) {
+    if let Some(v) = p.regions {
+        self.regions = v;
+    }
+    if let Some(v) = p.allowed_domains {
+        self.allowed_domains = v;
+    }
+    if let Some(v) = p.rate_limit_per_second {
+        self.rate_limit_per_second = v;
+    }
+    if let Some(v) = p.daily_quota {
+        self.daily_quota = v;
+    }
+    if let Some(v) = p.balance {
+        self.balance = v;
+    }
+    if let Some(v) = p.disabled {
+        self.disabled = v;
+    }
+    if let Some(v) = p.expires_at {
+        self.expires_at = v;
+    }
+    if let Some(v) = p.pass_threshold {
+        self.pass_threshold = v;
+    }
+    if let Some(v) = p.video_enabled {
+        self.video_enabled = v;
+    }
+    if let Some(v) = p.retention_days {
+        self.retention_days = v;
+    }
+    }
+}
+
+/// What an operator gives when creating an account.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub name: String,
+    pub regions: Vec<String>,
+    pub allowed_domains: Vec<String>,
+    pub rate_limit_per_second: Option<u32>,
+    pub daily_quota: Option<u32>,
+    pub balance: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub pass_threshold: u8,
+    pub video_enabled: bool,
+    pub retention_days: u32,
+}
+
+/// A change to an account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    pub regions: Option<Vec<String>>,
+    pub allowed_domains: Option<Vec<String>>,
+    pub rate_limit_per_second: Option<Option<u32>>,
+    pub daily_quota: Option<Option<u32>>,
+    pub balance: Option<Option<i64>>,
+    pub disabled: Option<bool>,
+    pub expires_at: Option<Option<i64>>,
+    pub pass_threshold: Option<u8>,
+    pub video_enabled: Option<bool>,
+    pub retention_days: Option<u32>,
+}
+
+/// An API key pair. The ADVANCE secret must be recoverable to check signatures, so it is
+/// kept sealed with the master key; the TrustDecision partner key is only ever compared,
+/// so only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub access_key: String,
+    pub account_id: i64,
+    pub secret_sealed: Vec<u8>,
+    pub partner_code: String,
+    pub partner_key_hash: String,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An access token as stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub token_hash: String,
+    pub access_key: String,
+    pub account_id: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// A signature that was accepted once and must not be accepted again before it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedSignature {
+    pub signature_hash: String,
+    pub expires_at: i64,
+}
+
+/// Everything an authenticated request needs, read in one query.
+#[derive(Debug, Clone)]
+pub struct TokenContext {
+    pub expires_at: i64,
+    pub key: ApiKey,
+    pub account: Account,
+}
+
+/// Where a session is in its life. The transitions are decided by the liveness core;
+/// the store only records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Created,
+    Opened,
+    Positioned,
+    Challenged,
+    Capturing,
+    Verifying,
+    Passed,
+    Failed,
+    Expired,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 9] = [
+        Self::Created,
+        Self::Opened,
+        Self::Positioned,
+        Self::Challenged,
+        Self::Capturing,
+        Self::Verifying,
+        Self::Passed,
+        Self::Failed,
+        Self::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Opened => "opened",
+            Self::Positioned => "positioned",
+            Self::Challenged => "challenged",
+            Self::Capturing => "capturing",
+            Self::Verifying => "verifying",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A verdict exists: the result can be fetched.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Passed | Self::Failed)
+    }
+}
+
+/// Which vendor API created a session; decides the shape of its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Facade {
+    Advance,
+    TrustDecision,
+}
+
+impl Facade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Advance => "advance",
+            Self::TrustDecision => "trustdecision",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "advance" => Some(Self::Advance),
+            "trustdecision" => Some(Self::TrustDecision),
+            _ => None,
+        }
+    }
+}
+
+/// A session as created by Get Token (or the second facade's token call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub signature_id: String,
+    pub account_id: i64,
+    pub access_key: String,
+    pub facade: Facade,
+    /// SHA-256 of the page capability carried by the session URL.
+    pub capability_hash: String,
+    /// The second facade's token, when that facade created the session.
+    pub td_token: Option<String>,
+    pub region: String,
+    pub user_id: Option<String>,
+    pub return_url: String,
+    pub failed_return_url: Option<String>,
+    pub try_count: u32,
+    pub product_level: String,
+    pub locale: Option<String>,
+    pub audio: bool,
+    pub iframe: bool,
+    /// The account's UI configuration at creation time, as JSON; later changes never
+    /// reach a session already created.
+    pub ui_config: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The outcome of a finished session, as the liveness core decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionResult {
+    /// `SUCCESS` or one of the face-quality codes of the primary contract.
+    pub result_code: String,
+    pub score: Option<i64>,
+    pub attack_type: Option<i64>,
+    /// JSON list of the signals behind the score.
+    pub signals: Option<String>,
+    pub image_far_blob: Option<String>,
+    pub image_near_blob: Option<String>,
+    pub video_blob: Option<String>,
+    pub audit_blob: Option<String>,
+    pub far_image_time: Option<i64>,
+    pub near_image_time: Option<i64>,
+    pub multi_device: bool,
+    pub use_slave_url: bool,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub new: NewSession,
+    pub status: SessionStatus,
+    pub tries_used: u32,
+    pub finished_at: Option<i64>,
+    pub cleared_at: Option<i64>,
+    pub result: Option<SessionResult>,
+}
+
+impl Session {
+    pub fn signature_id(&self) -> &str {
+        &self.new.signature_id
+    }
+
+    /// Every blob this session references, for deletion.
+    pub fn blob_keys(&self) -> Vec<String> {
+        let Some(r) = &self.result else {
+            return Vec::new();
+        };
+        [&r.image_far_blob, &r.image_near_blob, &r.video_blob, &r.audit_blob]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The day number (days since the Unix epoch, UTC) that daily quotas count in.
+pub fn utc_day(now_ms: i64) -> i64 {
+    now_ms.div_euclid(86_400_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips() {
+        for s in SessionStatus::ALL {
+            assert_eq!(SessionStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(SessionStatus::parse("nope"), None);
+        assert!(SessionStatus::Passed.is_finished());
+        assert!(!SessionStatus::Capturing.is_finished());
+    }
+
+    #[test]
+    fn utc_day_boundaries() {
+        assert_eq!(utc_day(0), 0);
+        assert_eq!(utc_day(86_399_999), 0);
+        assert_eq!(utc_day(86_400_000), 1);
+        assert_eq!(utc_day(-1), -1);
+    }
+}

@@ -1,0 +1,672 @@
+//! The PostgreSQL backend: the scale-out path, shared by any number of server replicas.
+//!
+//! Every multi-statement write runs in one transaction; uniqueness and counters are left to
+//! the database (`ON CONFLICT`, `UPDATE … RETURNING`) so concurrent replicas stay correct.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
+
+use crate::migrate;
+use crate::model::*;
+use crate::{split_list, Result, Store, StoreError};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+const ACCOUNT_COLS: &str = "a.id, a.name, a.regions, a.allowed_domains, \
+    a.rate_limit_per_second, a.daily_quota, a.balance, a.disabled, a.expires_at, \
+    a.pass_threshold, a.video_enabled, a.retention_days, a.created_at";
+
+const KEY_COLS: &str =
+    "k.access_key, k.account_id, k.secret_sealed, k.partner_code, k.partner_key_hash, \
+     k.revoked_at, k.created_at AS key_created_at";
+
+impl PgStore {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// Connects with every table inside `schema` (created if missing). Tests use this to
+    /// give each run its own namespace in one database.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self> {
+        let mut opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("invalid DATABASE_URL: {e}")))?;
+        if let Some(schema) = schema {
+            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(StoreError::Database("invalid schema name".into()));
+            }
+            let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await?;
+            opts = opts.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts)
+            .await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // One migrator at a time across replicas starting together.
+        sqlx::query("SELECT pg_advisory_xact_lock(7316420118)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(migrate::CREATE_TABLE).execute(&mut *tx).await?;
+        tx.commit().await?;
+        for m in migrate::POSTGRES {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7316420118)")
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_none() {
+                sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+                tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the test schema this store was opened in. For tests only.
+    pub async fn drop_schema(&self, schema: &str) -> Result<()> {
+        if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Database("invalid schema name".into()));
+        }
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn account_where(&self, clause: &str, bind: AccountKey<'_>) -> Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a WHERE {clause}");
+        let q = sqlx::query(&sql);
+        let q = match bind {
+            AccountKey::Id(id) => q.bind(id),
+            AccountKey::Name(n) => q.bind(n),
+        };
+        q.fetch_optional(&self.pool)
+            .await?
+            .map(|r| account(&r))
+            .transpose()
+    }
+}
+
+enum AccountKey<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn to_u32(v: Option<i64>) -> Result<Option<u32>> {
+    v.map(|n| u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{n} out of range"))))
+        .transpose()
+}
+
+fn account(r: &PgRow) -> Result<Account> {
+    let threshold: i64 = r.try_get("pass_threshold")?;
+    let retention: i64 = r.try_get("retention_days")?;
+    Ok(Account {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        regions: split_list(r.try_get("regions")?),
+        allowed_domains: split_list(r.try_get("allowed_domains")?),
+        rate_limit_per_second: to_u32(r.try_get("rate_limit_per_second")?)?,
+        daily_quota: to_u32(r.try_get("daily_quota")?)?,
+        balance: r.try_get("balance")?,
+        disabled: r.try_get("disabled")?,
+        expires_at: r.try_get("expires_at")?,
+        pass_threshold: u8::try_from(threshold)
+            .map_err(|_| StoreError::Corrupt("pass_threshold out of range".into()))?,
+        video_enabled: r.try_get("video_enabled")?,
+        retention_days: to_u32(Some(retention))?.unwrap_or(0),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn key(r: &PgRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        access_key: r.try_get("access_key")?,
+        account_id: r.try_get("account_id")?,
+        secret_sealed: r.try_get("secret_sealed")?,
+        partner_code: r.try_get("partner_code")?,
+        partner_key_hash: r.try_get("partner_key_hash")?,
+        revoked_at: r.try_get("revoked_at")?,
+        created_at: r.try_get("key_created_at")?,
+    })
+}
+
+fn session(r: &PgRow) -> Result<Session> {
+    let facade: String = r.try_get("facade")?;
+    let status: String = r.try_get("status")?;
+    let result_code: Option<String> = r.try_get("result_code")?;
+    let result = match result_code {
+        None => None,
+        Some(result_code) => Some(SessionResult {
+            result_code,
+            score: r.try_get("score")?,
+            attack_type: r.try_get("attack_type")?,
+            signals: r.try_get("signals")?,
+            image_far_blob: r.try_get("image_far_blob")?,
+            image_near_blob: r.try_get("image_near_blob")?,
+            video_blob: r.try_get("video_blob")?,
+            audit_blob: r.try_get("audit_blob")?,
+            far_image_time: r.try_get("far_image_time")?,
+            near_image_time: r.try_get("near_image_time")?,
+            multi_device: r.try_get("multi_device")?,
+            use_slave_url: r.try_get("use_slave_url")?,
+        }),
+    };
+    Ok(Session {
+        new: NewSession {
+            signature_id: r.try_get("signature_id")?,
+            account_id: r.try_get("account_id")?,
+            access_key: r.try_get("access_key")?,
+            facade: Facade::parse(&facade)
+                .ok_or_else(|| StoreError::Corrupt(format!("facade {facade}")))?,
+            capability_hash: r.try_get("capability_hash")?,
+            td_token: r.try_get("td_token")?,
+            region: r.try_get("region")?,
+            user_id: r.try_get("user_id")?,
+            return_url: r.try_get("return_url")?,
+            failed_return_url: r.try_get("failed_return_url")?,
+            try_count: to_u32(Some(r.try_get("try_count")?))?.unwrap_or(1),
+            product_level: r.try_get("product_level")?,
+            locale: r.try_get("locale")?,
+            audio: r.try_get("audio")?,
+            iframe: r.try_get("iframe")?,
+            ui_config: r.try_get("ui_config")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+        },
+        status: SessionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        tries_used: to_u32(Some(r.try_get("tries_used")?))?.unwrap_or(0),
+        finished_at: r.try_get("finished_at")?,
+        cleared_at: r.try_get("cleared_at")?,
+        result,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, new: NewAccount, now_ms: i64) -> Result<Account> {
+        let res = sqlx::query(
+            "INSERT INTO accounts (name, regions, allowed_domains, rate_limit_per_second,
+                daily_quota, balance, disabled, expires_at, pass_threshold, video_enabled,
+                retention_days, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9, $10, $11)
+             RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(new.regions.join(","))
+        .bind(new.allowed_domains.join(","))
+        .bind(new.rate_limit_per_second.map(i64::from))
+        .bind(new.daily_quota.map(i64::from))
+        .bind(new.balance)
+        .bind(new.expires_at)
+        .bind(i64::from(new.pass_threshold))
+        .bind(new.video_enabled)
+        .bind(i64::from(new.retention_days))
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await;
+        let id: i64 = match res {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("account")),
+            other => other?.try_get("id")?,
+        };
+        self.account_by_id(id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))
+    }
+
+    async fn update_account(&self, name: &str, patch: AccountPatch) -> Result<Account> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a WHERE a.name = $1 FOR UPDATE");
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        let mut a = account(&row)?;
+        a.apply(patch);
+        sqlx::query(
+            "UPDATE accounts SET regions = $2, allowed_domains = $3, rate_limit_per_second = $4,
+                daily_quota = $5, balance = $6, disabled = $7, expires_at = $8,
+                pass_threshold = $9, video_enabled = $10, retention_days = $11
+             WHERE id = $1",
+        )
+        .bind(a.id)
+        .bind(a.regions.join(","))
+        .bind(a.allowed_domains.join(","))
+        .bind(a.rate_limit_per_second.map(i64::from))
+        .bind(a.daily_quota.map(i64::from))
+        .bind(a.balance)
+        .bind(a.disabled)
+        .bind(a.expires_at)
+        .bind(i64::from(a.pass_threshold))
+        .bind(a.video_enabled)
+        .bind(i64::from(a.retention_days))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
+        self.account_where("a.name = $1", AccountKey::Name(name)).await
+    }
+
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
+        self.account_where("a.id = $1", AccountKey::Id(id)).await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a ORDER BY a.id");
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(account)
+            .collect()
+    }
+
+    async fn create_key(&self, k: ApiKey) -> Result<()> {
+        let res = sqlx::query(
+            "INSERT INTO api_keys (access_key, account_id, secret_sealed, partner_code,
+                partner_key_hash, revoked_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.access_key)
+        .bind(k.account_id)
+        .bind(&k.secret_sealed)
+        .bind(&k.partner_code)
+        .bind(&k.partner_key_hash)
+        .bind(k.revoked_at)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("key")),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn key(&self, access_key: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.access_key = $1");
+        sqlx::query(&sql)
+            .bind(access_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| key(&r))
+            .transpose()
+    }
+
+    async fn key_by_partner_code(&self, partner_code: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.partner_code = $1");
+        sqlx::query(&sql)
+            .bind(partner_code)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| key(&r))
+            .transpose()
+    }
+
+    async fn list_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLS} FROM api_keys k WHERE k.account_id = $1 ORDER BY k.created_at"
+        );
+        sqlx::query(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(key)
+            .collect()
+    }
+
+    async fn revoke_key(&self, access_key: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE access_key = $1",
+        )
+        .bind(access_key)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn issue_token(&self, signature: UsedSignature, token: NewToken) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO used_signatures (signature_hash, expires_at) VALUES ($1, $2)
+             ON CONFLICT (signature_hash) DO NOTHING",
+        )
+        .bind(&signature.signature_hash)
+        .bind(signature.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        if fresh.rows_affected() == 0 {
+            return Err(StoreError::Replay);
+        }
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, access_key, account_id, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.access_key)
+        .bind(token.account_id)
+        .bind(token.expires_at)
+        .bind(token.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_context(&self, token_hash: &str) -> Result<Option<TokenContext>> {
+        let sql = format!(
+            "SELECT t.expires_at AS token_expires_at, {KEY_COLS}, {ACCOUNT_COLS}
+             FROM access_tokens t
+             JOIN api_keys k ON k.access_key = t.access_key
+             JOIN accounts a ON a.id = k.account_id
+             WHERE t.token_hash = $1"
+        );
+        let Some(r) = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TokenContext {
+            expires_at: r.try_get("token_expires_at")?,
+            key: key(&r)?,
+            account: account(&r)?,
+        }))
+    }
+
+    async fn create_session(&self, s: NewSession, daily_quota: Option<u32>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let used: i64 = sqlx::query(
+            "INSERT INTO daily_usage (account_id, day, sessions) VALUES ($1, $2, 1)
+             ON CONFLICT (account_id, day) DO UPDATE SET sessions = daily_usage.sessions + 1
+             RETURNING sessions",
+        )
+        .bind(s.account_id)
+        .bind(utc_day(s.created_at))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("sessions")?;
+        if daily_quota.is_some_and(|q| used > i64::from(q)) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let res = sqlx::query(
+            "INSERT INTO sessions (signature_id, account_id, access_key, facade, capability_hash,
+                td_token, region, user_id, return_url, failed_return_url, try_count,
+                product_level, locale, audio, iframe, ui_config, status, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                'created', $17, $18)",
+        )
+        .bind(&s.signature_id)
+        .bind(s.account_id)
+        .bind(&s.access_key)
+        .bind(s.facade.as_str())
+        .bind(&s.capability_hash)
+        .bind(&s.td_token)
+        .bind(&s.region)
+        .bind(&s.user_id)
+        .bind(&s.return_url)
+        .bind(&s.failed_return_url)
+        .bind(i64::from(s.try_count))
+        .bind(&s.product_level)
+        .bind(&s.locale)
+        .bind(s.audio)
+        .bind(s.iframe)
+        .bind(&s.ui_config)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("session")),
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, signature_id: &str) -> Result<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE signature_id = $1")
+            .bind(signature_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| session(&r))
+            .transpose()
+    }
+
+    async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE td_token = $1")
+            .bind(td_token)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| session(&r))
+            .transpose()
+    }
+
+    async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()> {
+        let done = sqlx::query("UPDATE sessions SET status = $2 WHERE signature_id = $1")
+            .bind(signature_id)
+            .bind(status.as_str())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn finish_session(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        r: SessionResult,
+        now_ms: i64,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sessions SET status = $2, finished_at = $3, result_code = $4, score = $5,
+                attack_type = $6, signals = $7, image_far_blob = $8, image_near_blob = $9,
+                video_blob = $10, audit_blob = $11, far_image_time = $12, near_image_time = $13,
+                multi_device = $14, use_slave_url = $15
+             WHERE signature_id = $1 AND cleared_at IS NULL",
+        )
+        .bind(signature_id)
+        .bind(status.as_str())
+        .bind(now_ms)
+        .bind(&r.result_code)
+        .bind(r.score)
+        .bind(r.attack_type)
+        .bind(&r.signals)
+        .bind(&r.image_far_blob)
+        .bind(&r.image_near_blob)
+        .bind(&r.video_blob)
+        .bind(&r.audit_blob)
+        .bind(r.far_image_time)
+        .bind(r.near_image_time)
+        .bind(r.multi_device)
+        .bind(r.use_slave_url)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn clear_session(&self, signature_id: &str, now_ms: i64) -> Result<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM sessions WHERE signature_id = $1 FOR UPDATE")
+            .bind(signature_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("session"))?;
+        let keys = session(&row)?.blob_keys();
+        for k in &keys {
+            sqlx::query(
+                "INSERT INTO pending_blob_deletions (blob_key) VALUES ($1)
+                 ON CONFLICT (blob_key) DO NOTHING",
+            )
+            .bind(k)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE sessions SET user_id = NULL, image_far_blob = NULL, image_near_blob = NULL,
+                video_blob = NULL, audit_blob = NULL, cleared_at = COALESCE(cleared_at, $2)
+             WHERE signature_id = $1",
+        )
+        .bind(signature_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("blob_key").map_err(Into::into))
+            .collect()
+    }
+
+    async fn confirm_blob_deletions(&self, keys: &[String]) -> Result<()> {
+        sqlx::query("DELETE FROM pending_blob_deletions WHERE blob_key = ANY($1)")
+            .bind(keys)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn debit_balance(&self, account_id: i64) -> Result<Option<i64>> {
+        let debited = sqlx::query(
+            "UPDATE accounts SET balance = balance - 1
+             WHERE id = $1 AND balance IS NOT NULL AND balance > 0
+             RETURNING balance",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = debited {
+            return Ok(Some(row.try_get("balance")?));
+        }
+        let balance: Option<Option<i64>> =
+            sqlx::query("SELECT balance FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("balance"))
+                .transpose()?;
+        match balance {
+            None => Err(StoreError::NotFound("account")),
+            Some(None) => Ok(None),
+            Some(Some(_)) => Err(StoreError::InsufficientBalance),
+        }
+    }
+
+    async fn sessions_today(&self, account_id: i64, now_ms: i64) -> Result<u32> {
+        let n: Option<i64> =
+            sqlx::query("SELECT sessions FROM daily_usage WHERE account_id = $1 AND day = $2")
+                .bind(account_id)
+                .bind(utc_day(now_ms))
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("sessions"))
+                .transpose()?;
+        Ok(to_u32(n)?.unwrap_or(0))
+    }
+
+    async fn set_ui_config(&self, account_id: i64, json: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_configs (account_id, config, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (account_id) DO UPDATE SET config = excluded.config,
+                updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(json)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn ui_config(&self, account_id: i64) -> Result<Option<String>> {
+        sqlx::query("SELECT config FROM ui_configs WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("config").map_err(Into::into))
+            .transpose()
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
+        let a = sqlx::query("DELETE FROM used_signatures WHERE expires_at < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        let b = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(a.rows_affected() + b.rows_affected())
+    }
+}

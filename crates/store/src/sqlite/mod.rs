@@ -1,0 +1,612 @@
+//! The SQLite backend: the default, one file under the data directory.
+//!
+//! Writes go through one writer thread with group commit ([`writer`]); reads run on a small
+//! pool of read connections, which WAL mode lets proceed while the writer commits.
+
+mod rows;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::migrate::{self, Migration};
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use rows::{ACCOUNT_COLS, KEY_COLS};
+use writer::Writer;
+
+/// Idle read connections kept open; more are opened under load and closed afterwards.
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_sync(path))
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?
+    }
+
+    fn open_sync(path: PathBuf) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        apply_migrations(&mut conn, migrate::SQLITE)?;
+        Ok(Self {
+            writer: Writer::start(conn),
+            readers: Arc::new(Readers {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let out = f(&conn);
+            readers.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))?
+    }
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection> {
+        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // FULL: a commit is synced before the caller hears of it, so an acknowledged write
+    // survives power loss too, not only a killed process. Group commit pays for it.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {
+    conn.execute_batch(migrate::CREATE_TABLE)?;
+    for m in migrations {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [m.version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_none() {
+            tx.execute_batch(m.sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![m.version, m.name, now_ms()],
+            )?;
+            tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn load_account_by(conn: &Connection, clause: &str, arg: &dyn rusqlite::ToSql) -> Result<Option<Account>> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a WHERE {clause}");
+    Ok(conn.query_row(&sql, [arg], rows::account).optional()?)
+}
+
+const SESSION_SELECT: &str = "SELECT * FROM sessions WHERE ";
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    async fn create_account(&self, new: NewAccount, now_ms: i64) -> Result<Account> {
+        self.writer
+            .write(move |c| {
+                let res = c.execute(
+                    "INSERT INTO accounts (name, regions, allowed_domains, rate_limit_per_second,
+                        daily_quota, balance, disabled, expires_at, pass_threshold, video_enabled,
+                        retention_days, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        new.name,
+                        new.regions.join(","),
+                        new.allowed_domains.join(","),
+                        new.rate_limit_per_second,
+                        new.daily_quota,
+                        new.balance,
+                        new.expires_at,
+                        new.pass_threshold,
+                        new.video_enabled,
+                        new.retention_days,
+                        now_ms
+                    ],
+                );
+                match res {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("account")),
+                    other => other?,
+                };
+                load_account_by(c, "a.id = ?1", &c.last_insert_rowid())?
+                    .ok_or(StoreError::NotFound("account"))
+            })
+            .await
+    }
+
+    async fn update_account(&self, name: &str, patch: AccountPatch) -> Result<Account> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| {
+                let mut a = load_account_by(c, "a.name = ?1", &name)?
+                    .ok_or(StoreError::NotFound("account"))?;
+                a.apply(patch);
+                c.execute(
+                    "UPDATE accounts SET regions = ?2, allowed_domains = ?3,
+                        rate_limit_per_second = ?4, daily_quota = ?5, balance = ?6, disabled = ?7,
+                        expires_at = ?8, pass_threshold = ?9, video_enabled = ?10,
+                        retention_days = ?11
+                     WHERE id = ?1",
+                    params![
+                        a.id,
+                        a.regions.join(","),
+                        a.allowed_domains.join(","),
+                        a.rate_limit_per_second,
+                        a.daily_quota,
+                        a.balance,
+                        a.disabled,
+                        a.expires_at,
+                        a.pass_threshold,
+                        a.video_enabled,
+                        a.retention_days
+                    ],
+                )?;
+                Ok(a)
+            })
+            .await
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
+        let name = name.to_owned();
+        self.read(move |c| load_account_by(c, "a.name = ?1", &name)).await
+    }
+
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
+        self.read(move |c| load_account_by(c, "a.id = ?1", &id)).await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a ORDER BY a.id");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], rows::account)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn create_key(&self, key: ApiKey) -> Result<()> {
+        self.writer
+            .write(move |c| {
+                let res = c.execute(
+                    "INSERT INTO api_keys (access_key, account_id, secret_sealed, partner_code,
+                        partner_key_hash, revoked_at, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        key.access_key,
+                        key.account_id,
+                        key.secret_sealed,
+                        key.partner_code,
+                        key.partner_key_hash,
+                        key.revoked_at,
+                        key.created_at
+                    ],
+                );
+                match res {
+                    Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("key")),
+                    other => other.map(|_| ()).map_err(Into::into),
+                }
+            })
+            .await
+    }
+
+    async fn key(&self, access_key: &str) -> Result<Option<ApiKey>> {
+        let access_key = access_key.to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.access_key = ?1");
+            Ok(c.query_row(&sql, [access_key], rows::key).optional()?)
+        })
+        .await
+    }
+
+    async fn key_by_partner_code(&self, partner_code: &str) -> Result<Option<ApiKey>> {
+        let code = partner_code.to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.partner_code = ?1");
+            Ok(c.query_row(&sql, [code], rows::key).optional()?)
+        })
+        .await
+    }
+
+    async fn list_keys(&self, account_id: i64) -> Result<Vec<ApiKey>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {KEY_COLS} FROM api_keys k WHERE k.account_id = ?1 ORDER BY k.created_at"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([account_id], rows::key)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_key(&self, access_key: &str, now_ms: i64) -> Result<bool> {
+        let access_key = access_key.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE access_key = ?1",
+                    params![access_key, now_ms],
+                )?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn issue_token(&self, signature: UsedSignature, token: NewToken) -> Result<()> {
+        self.writer
+            .write(move |c| {
+                let fresh = c.execute(
+                    "INSERT INTO used_signatures (signature_hash, expires_at) VALUES (?1, ?2)
+                     ON CONFLICT (signature_hash) DO NOTHING",
+                    params![signature.signature_hash, signature.expires_at],
+                )?;
+                if fresh == 0 {
+                    return Err(StoreError::Replay);
+                }
+                c.execute(
+                    "INSERT INTO access_tokens (token_hash, access_key, account_id, expires_at, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        token.token_hash,
+                        token.access_key,
+                        token.account_id,
+                        token.expires_at,
+                        token.created_at
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn token_context(&self, token_hash: &str) -> Result<Option<TokenContext>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT t.expires_at AS token_expires_at, {KEY_COLS}, {ACCOUNT_COLS}
+                 FROM access_tokens t
+                 JOIN api_keys k ON k.access_key = t.access_key
+                 JOIN accounts a ON a.id = k.account_id
+                 WHERE t.token_hash = ?1"
+            );
+            Ok(c.query_row(&sql, [token_hash], |r| {
+                Ok(TokenContext {
+                    expires_at: r.get("token_expires_at")?,
+                    key: rows::key(r)?,
+                    account: rows::account(r)?,
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn create_session(&self, s: NewSession, daily_quota: Option<u32>) -> Result<()> {
+        self.writer
+            .write(move |c| {
+                let used: i64 = c.query_row(
+                    "INSERT INTO daily_usage (account_id, day, sessions) VALUES (?1, ?2, 1)
+                     ON CONFLICT (account_id, day) DO UPDATE SET sessions = sessions + 1
+                     RETURNING sessions",
+                    params![s.account_id, utc_day(s.created_at)],
+                    |r| r.get(0),
+                )?;
+                if daily_quota.is_some_and(|q| used > i64::from(q)) {
+                    return Err(StoreError::QuotaExceeded);
+                }
+                let res = c.execute(
+                    "INSERT INTO sessions (signature_id, account_id, access_key, facade,
+                        capability_hash, td_token, region, user_id, return_url, failed_return_url,
+                        try_count, product_level, locale, audio, iframe, ui_config, status,
+                        created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                        ?16, 'created', ?17, ?18)",
+                    params![
+                        s.signature_id,
+                        s.account_id,
+                        s.access_key,
+                        s.facade.as_str(),
+                        s.capability_hash,
+                        s.td_token,
+                        s.region,
+                        s.user_id,
+                        s.return_url,
+                        s.failed_return_url,
+                        s.try_count,
+                        s.product_level,
+                        s.locale,
+                        s.audio,
+                        s.iframe,
+                        s.ui_config,
+                        s.created_at,
+                        s.expires_at
+                    ],
+                );
+                match res {
+                    Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("session")),
+                    other => other.map(|_| ()).map_err(Into::into),
+                }
+            })
+            .await
+    }
+
+    async fn session(&self, signature_id: &str) -> Result<Option<Session>> {
+        let id = signature_id.to_owned();
+        self.read(move |c| {
+            let sql = format!("{SESSION_SELECT} signature_id = ?1");
+            Ok(c.query_row(&sql, [id], rows::session).optional()?)
+        })
+        .await
+    }
+
+    async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>> {
+        let token = td_token.to_owned();
+        self.read(move |c| {
+            let sql = format!("{SESSION_SELECT} td_token = ?1");
+            Ok(c.query_row(&sql, [token], rows::session).optional()?)
+        })
+        .await
+    }
+
+    async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE sessions SET status = ?2 WHERE signature_id = ?1",
+                    params![id, status.as_str()],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("session"));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn finish_session(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        r: SessionResult,
+        now_ms: i64,
+    ) -> Result<()> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE sessions SET status = ?2, finished_at = ?3, result_code = ?4, score = ?5,
+                        attack_type = ?6, signals = ?7, image_far_blob = ?8, image_near_blob = ?9,
+                        video_blob = ?10, audit_blob = ?11, far_image_time = ?12,
+                        near_image_time = ?13, multi_device = ?14, use_slave_url = ?15
+                     WHERE signature_id = ?1 AND cleared_at IS NULL",
+                    params![
+                        id,
+                        status.as_str(),
+                        now_ms,
+                        r.result_code,
+                        r.score,
+                        r.attack_type,
+                        r.signals,
+                        r.image_far_blob,
+                        r.image_near_blob,
+                        r.video_blob,
+                        r.audit_blob,
+                        r.far_image_time,
+                        r.near_image_time,
+                        r.multi_device,
+                        r.use_slave_url
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("session"));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn clear_session(&self, signature_id: &str, now_ms: i64) -> Result<Vec<String>> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let sql = format!("{SESSION_SELECT} signature_id = ?1");
+                let session = c
+                    .query_row(&sql, [&id], rows::session)
+                    .optional()?
+                    .ok_or(StoreError::NotFound("session"))?;
+                let keys = session.blob_keys();
+                for key in &keys {
+                    c.execute(
+                        "INSERT INTO pending_blob_deletions (blob_key) VALUES (?1)
+                         ON CONFLICT (blob_key) DO NOTHING",
+                        [key],
+                    )?;
+                }
+                c.execute(
+                    "UPDATE sessions SET user_id = NULL, image_far_blob = NULL,
+                        image_near_blob = NULL, video_blob = NULL, audit_blob = NULL,
+                        cleared_at = COALESCE(cleared_at, ?2)
+                     WHERE signature_id = ?1",
+                    params![id, now_ms],
+                )?;
+                Ok(keys)
+            })
+            .await
+    }
+
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare("SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT ?1")?;
+            let rows = stmt.query_map([limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+
+    async fn confirm_blob_deletions(&self, keys: &[String]) -> Result<()> {
+        let keys = keys.to_vec();
+        self.writer
+            .write(move |c| {
+                for key in &keys {
+                    c.execute("DELETE FROM pending_blob_deletions WHERE blob_key = ?1", [key])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn debit_balance(&self, account_id: i64) -> Result<Option<i64>> {
+        self.writer
+            .write(move |c| {
+                let balance: Option<Option<i64>> = c
+                    .query_row("SELECT balance FROM accounts WHERE id = ?1", [account_id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                match balance {
+                    None => Err(StoreError::NotFound("account")),
+                    Some(None) => Ok(None),
+                    Some(Some(b)) if b <= 0 => Err(StoreError::InsufficientBalance),
+                    Some(Some(b)) => {
+                        c.execute(
+                            "UPDATE accounts SET balance = balance - 1 WHERE id = ?1",
+                            [account_id],
+                        )?;
+                        Ok(Some(b - 1))
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn sessions_today(&self, account_id: i64, now_ms: i64) -> Result<u32> {
+        self.read(move |c| {
+            let n: Option<u32> = c
+                .query_row(
+                    "SELECT sessions FROM daily_usage WHERE account_id = ?1 AND day = ?2",
+                    params![account_id, utc_day(now_ms)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(n.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn set_ui_config(&self, account_id: i64, json: &str, now_ms: i64) -> Result<()> {
+        let json = json.to_owned();
+        self.writer
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO ui_configs (account_id, config, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_id) DO UPDATE SET config = excluded.config,
+                        updated_at = excluded.updated_at",
+                    params![account_id, json, now_ms],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn ui_config(&self, account_id: i64) -> Result<Option<String>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT config FROM ui_configs WHERE account_id = ?1",
+                [account_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
+        self.writer
+            .write(move |c| {
+                let a = c.execute("DELETE FROM used_signatures WHERE expires_at < ?1", [now_ms])?;
+                let b = c.execute("DELETE FROM access_tokens WHERE expires_at < ?1", [now_ms])?;
+                Ok((a + b) as u64)
+            })
+            .await
+    }
+}

@@ -1,0 +1,238 @@
+//! The engine: loaded models plus the pipeline that turns a frame into faces,
+//! meshes, signals and still scores.
+//!
+//! Invariants: an `Engine` only exists with every model verified (see
+//! models.rs); it is immutable after load, so one instance can be shared by
+//! threads behind an `Arc`; faces come back largest first — the main face is
+//! `faces[0]`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::detect::{self, Detection};
+use crate::error::VisionError;
+use crate::frame::Frame;
+use crate::geometry::{sample, to_nchw, BBox, Point, Roi};
+use crate::mesh::{self, Mesh};
+use crate::models::{self, ModelKind};
+use crate::runtime::{self, Runner, Runtime};
+use crate::signals::{self, Signals};
+use crate::stills::{self, StillScores};
+
+/// Tunables of the pipeline; the defaults are MediaPipe's.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    pub runtime: Runtime,
+    /// Detector score below which a candidate is dropped.
+    pub min_detection_score: f32,
+    /// Mesh presence below which a tracked face counts as lost.
+    pub min_presence: f32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            runtime: Runtime::Tract,
+            min_detection_score: 0.5,
+            min_presence: 0.5,
+        }
+    }
+}
+
+/// One face with its mesh and signals.
+#[derive(Debug, Clone)]
+pub struct Face {
+    /// Detector output when this frame ran detection, `None` on tracked frames.
+    pub detection: Option<Detection>,
+    /// Detector box, or the mesh's extent on tracked frames (pixels).
+    pub bbox: BBox,
+    /// Detector score, or mesh presence on tracked frames.
+    pub score: f32,
+    pub mesh: Mesh,
+    pub signals: Signals,
+}
+
+/// Everything the engine sees in one still.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub width: u32,
+    pub height: u32,
+    /// Largest face first.
+    pub faces: Vec<Face>,
+    /// Still-model scores of `faces[0]`.
+    pub main_scores: Option<StillScores>,
+}
+
+pub struct Engine {
+    runners: HashMap<ModelKind, Box<dyn Runner>>,
+    anchors: Vec<Point>,
+    options: EngineOptions,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads every model from `dir` with tract.
+    pub fn load(dir: &Path) -> Result<Engine, VisionError> {
+        Engine::load_with(dir, EngineOptions::default())
+    }
+
+    /// Loads from `$OPENLIVENESS_MODELS_DIR` or `./models`.
+    pub fn from_env() -> Result<Engine, VisionError> {
+        Engine::load(&models::default_models_dir())
+    }
+
+    pub fn load_with(dir: &Path, options: EngineOptions) -> Result<Engine, VisionError> {
+        let paths = models::verified_paths(dir)?;
+        let mut runners = HashMap::new();
+        for (kind, path) in paths {
+            runners.insert(kind, runtime::load(options.runtime, kind, &path, dir)?);
+        }
+        Ok(Engine {
+            runners,
+            anchors: detect::anchors(),
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    fn run(&self, kind: ModelKind, input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
+        let runner = self.runners.get(&kind).ok_or(VisionError::Inference {
+            name: kind.name(),
+            reason: "model not loaded".into(),
+        })?;
+        runner.run(input)
+    }
+
+    fn output<'a>(
+        outputs: &'a [Vec<f32>],
+        i: usize,
+        kind: ModelKind,
+        len: usize,
+    ) -> Result<&'a [f32], VisionError> {
+        match outputs.get(i) {
+            Some(v) if v.len() >= len => Ok(v),
+            _ => Err(VisionError::Inference {
+                name: kind.name(),
+                reason: format!("output {i} is missing or shorter than {len}"),
+            }),
+        }
+    }
+
+    /// Every face in the frame, largest first.
+    pub fn detect(&self, frame: &Frame) -> Result<Vec<Detection>, VisionError> {
+        let roi = Roi::letterbox(frame);
+        let side = detect::INPUT_SIDE;
+        // BlazeFace wants [-1, 1].
+        let input = to_nchw(&sample(frame, &roi, side), side, 2.0 / 255.0, -1.0);
+        let out = self.run(ModelKind::Detector, input)?;
+        let regs = Engine::output(&out, 0, ModelKind::Detector, 896 * 16)?;
+        let logits = Engine::output(&out, 1, ModelKind::Detector, 896)?;
+        let mut found = detect::decode(
+            &self.anchors,
+            regs,
+            logits,
+            &roi,
+            self.options.min_detection_score,
+        );
+        found.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
+        Ok(found)
+    }
+
+    /// Fits the mesh in `roi`; also returns the crop it saw (HWC, 0–255).
+    pub fn fit_mesh(&self, frame: &Frame, roi: &Roi) -> Result<(Mesh, Vec<f32>), VisionError> {
+        let side = mesh::INPUT_SIDE;
+        let crop = sample(frame, roi, side);
+        let out = self.run(ModelKind::Mesh, to_nchw(&crop, side, 1.0 / 255.0, 0.0))?;
+        let coords = Engine::output(&out, 0, ModelKind::Mesh, mesh::NUM_POINTS * 3)?;
+        let presence = Engine::output(&out, 1, ModelKind::Mesh, 1)?;
+        Ok((mesh::decode(roi, coords, presence[0]), crop))
+    }
+
+    /// Mesh and signals of the face in `roi`.
+    pub(crate) fn face_in(
+        &self,
+        frame: &Frame,
+        roi: &Roi,
+        detection: Option<Detection>,
+    ) -> Result<Face, VisionError> {
+        let (mesh, crop) = self.fit_mesh(frame, roi)?;
+        let signals = signals::compute(&mesh, frame, &crop, mesh::INPUT_SIDE);
+        let (bbox, score) = match &detection {
+            Some(d) => (d.bbox, d.score),
+            None => (mesh.bbox(), mesh.presence),
+        };
+        Ok(Face {
+            detection,
+            bbox,
+            score,
+            mesh,
+            signals,
+        })
+    }
+
+    /// Detects every face and fits a mesh to each.
+    pub fn faces(&self, frame: &Frame) -> Result<Vec<Face>, VisionError> {
+        self.detect(frame)?
+            .into_iter()
+            .map(|d| {
+                let roi = mesh::roi_from_detection(&d);
+                self.face_in(frame, &roi, Some(d))
+            })
+            .collect()
+    }
+
+    /// The full still analysis: all faces, and the still models on the main one.
+    pub fn analyze(&self, frame: &Frame) -> Result<Analysis, VisionError> {
+        let faces = self.faces(frame)?;
+        let main_scores = match faces.first() {
+            Some(f) => Some(self.still_scores(frame, &f.mesh)?),
+            None => None,
+        };
+        Ok(Analysis {
+            width: frame.width(),
+            height: frame.height(),
+            faces,
+            main_scores,
+        })
+    }
+
+    /// Anti-spoof, replay and embedding of the face carrying `mesh`.
+    pub fn still_scores(&self, frame: &Frame, mesh: &Mesh) -> Result<StillScores, VisionError> {
+        Ok(StillScores {
+            anti_spoof: self.anti_spoof(frame, mesh)?,
+            liveness: self.liveness(frame, mesh)?,
+            embedding: self.embedding(frame, mesh)?,
+        })
+    }
+
+    pub fn anti_spoof(&self, frame: &Frame, mesh: &Mesh) -> Result<f32, VisionError> {
+        let kind = ModelKind::AntiSpoof;
+        let out = self.run(kind, stills::crop(frame, mesh, 128, 1.0 / 255.0))?;
+        Ok(Engine::output(&out, 0, kind, 1)?[0])
+    }
+
+    pub fn liveness(&self, frame: &Frame, mesh: &Mesh) -> Result<f32, VisionError> {
+        let kind = ModelKind::Liveness;
+        let out = self.run(kind, stills::crop(frame, mesh, 32, 1.0 / 255.0))?;
+        Ok(Engine::output(&out, 0, kind, 2)?[0])
+    }
+
+    /// FaceRes wants 0–255 input.
+    pub fn embedding(&self, frame: &Frame, mesh: &Mesh) -> Result<Vec<f32>, VisionError> {
+        let kind = ModelKind::FaceRes;
+        let out = self.run(kind, stills::crop(frame, mesh, 224, 1.0))?;
+        Ok(stills::l2_normalize(
+            Engine::output(&out, 0, kind, 1024)?[..1024].to_vec(),
+        ))
+    }
+}
