@@ -54,6 +54,7 @@ fn init_logging(default_level: &str, format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -166,13 +167,13 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
             };
             print_json(&admin::update_account(store.as_ref(), &u.name, patch).await?)
         }
-        AccountCmd::Disable { name, .. } | AccountCmd::Enable { name, .. } => {
+        AccountCmd::Disable { ref name, .. } | AccountCmd::Enable { ref name, .. } => {
             let disabled = matches!(cmd, AccountCmd::Disable { .. });
             let patch = AccountPatch {
                 disabled: Some(disabled),
                 ..Default::default()
             };
-            print_json(&admin::update_account(store.as_ref(), &name, patch).await?)
+            print_json(&admin::update_account(store.as_ref(), name, patch).await?)
         }
         AccountCmd::List { .. } => print_json(&store.list_accounts().await?),
     }
