@@ -111,6 +111,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let base = app.public_url().to_owned();
     tracing::info!(url = %base, data_dir = %data_dir.display(), "OpenLiveness listening");
+    // One stable stdout line that scripts and tests can read the address from.
+    println!("openliveness listening on http://{}", app.local_addr()?);
     if let Some(creds) = app.demo_credentials() {
         println!(
             "\nOpenLiveness demo is running at {base}\n\

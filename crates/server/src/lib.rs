@@ -92,8 +92,25 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
     pub fn public_url(&self) -> &str {
         &self.state.public_url
+    }
+
+    /// The store this application serves from (tests and tools use it to set up data).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.state.blobs
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.state.sealer
     }
 
     /// The demo account's credentials, in demo mode.

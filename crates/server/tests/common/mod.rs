@@ -1,0 +1,265 @@
+//! Test harness: starts the real application on 127.0.0.1:0 with a fresh data directory,
+//! on SQLite or on PostgreSQL (a fresh schema per test), and speaks HTTP to it.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use openliveness_server::admin;
+use openliveness_server::config::Config;
+use openliveness_server::{Application, KeyCredentials};
+use openliveness_store::{AccountPatch, BlobStore, NewAccount, Sealer, Store};
+use serde_json::{json, Value};
+
+pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub blobs: BlobStore,
+    pub sealer: Sealer,
+    pub data_dir: tempfile::TempDir,
+    schema: Option<(openliveness_store::postgres::PgStore, String)>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("<no code>")
+    }
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("<no message>")
+    }
+    /// Asserts code and message, with the whole reply in the failure text.
+    pub fn expect(&self, code: &str, message: &str) -> &Self {
+        assert_eq!(
+            (self.code(), self.message()),
+            (code, message),
+            "reply: {} {}",
+            self.status,
+            self.body
+        );
+        self
+    }
+}
+
+pub fn pg_url() -> String {
+    std::env::var("OPENLIVENESS_TEST_DATABASE_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned())
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_path_buf(),
+        master_key: Some(openliveness_server::config::Secret::new(Sealer::generate_hex())),
+        ..Config::default()
+    };
+    let mut schema = None;
+    if let Backend::Postgres = backend {
+        let name = format!("t_{}", openliveness_server::state::random_hex(8));
+        let base = pg_url();
+        let pg = openliveness_store::postgres::PgStore::connect_in_schema(&base, Some(&name))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {base} is needed for these tests ({e}); \
+                     set OPENLIVENESS_TEST_DATABASE_URL to another server"
+                )
+            });
+        let sep = if base.contains('?') { '&' } else { '?' };
+        config.database_url = Some(format!("{base}{sep}options=-csearch_path%3D{name}"));
+        schema = Some((pg, name));
+    }
+    tweak(&mut config);
+    let app = Application::build(config).await.expect("application builds");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = app.store();
+    let blobs = app.blobs().clone();
+    let sealer = app.sealer().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store,
+        blobs,
+        sealer,
+        data_dir,
+        schema,
+    }
+}
+
+pub fn now_ms() -> i64 {
+    openliveness_server::state::now_ms()
+}
+
+pub fn sign(access_key: &str, secret_key: &str, ts: &str) -> String {
+    openliveness_server::state::sha256_hex(format!("{access_key}{secret_key}{ts}").as_bytes())
+}
+
+pub fn account(name: &str) -> NewAccount {
+    NewAccount {
+        name: name.into(),
+        regions: vec!["IDN".into(), "SGP".into()],
+        allowed_domains: vec![],
+        rate_limit_per_second: None,
+        daily_quota: None,
+        balance: None,
+        expires_at: None,
+        pass_threshold: 50,
+        video_enabled: false,
+        retention_days: 30,
+    }
+}
+
+impl TestApp {
+    /// Drops the PostgreSQL schema of this test (SQLite data goes with the temp dir).
+    pub async fn cleanup(self) {
+        if let Some((pg, name)) = &self.schema {
+            let _ = pg.drop_schema(name).await;
+        }
+    }
+
+    pub async fn create_account(&self, new: NewAccount) -> KeyCredentials {
+        let name = new.name.clone();
+        admin::create_account(self.store.as_ref(), new).await.unwrap();
+        admin::create_key(self.store.as_ref(), &self.sealer, &name)
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch_account(&self, name: &str, patch: AccountPatch) {
+        admin::update_account(self.store.as_ref(), name, patch)
+            .await
+            .unwrap();
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("X-ACCESS-TOKEN", t);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            token,
+            Some(serde_json::to_vec(&body).unwrap()),
+        )
+        .await
+    }
+
+    pub async fn generate_token_raw(&self, body: Value) -> Reply {
+        self.post("/openapi/auth/ticket/v1/generate-token", None, body)
+            .await
+    }
+
+    /// A fresh access token for `creds`.
+    pub async fn token(&self, creds: &KeyCredentials) -> String {
+        // Distinct timestamps: a signature is accepted once.
+        static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let ts = (now_ms() - 100_000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+            .to_string();
+        let r = self
+            .generate_token_raw(json!({
+                "accessKey": creds.access_key,
+                "timestamp": ts,
+                "signature": sign(&creds.access_key, &creds.secret_key, &ts),
+            }))
+            .await;
+        r.expect("SUCCESS", "OK");
+        r.body["data"]["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_token(&self, token: &str, body: Value) -> Reply {
+        self.post("/openapi/liveness/v2/h5/token", Some(token), body)
+            .await
+    }
+
+    /// Creates a session and returns (signatureId, url).
+    pub async fn session(&self, token: &str) -> (String, String) {
+        let r = self
+            .get_token(
+                token,
+                json!({"returnUrl": "https://www.example.com/done", "region": "IDN"}),
+            )
+            .await;
+        r.expect("SUCCESS", "OK");
+        (
+            r.body["data"]["signatureId"].as_str().unwrap().to_owned(),
+            r.body["data"]["url"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn get_result(&self, token: &str, signature_id: &str) -> Reply {
+        self.post(
+            "/openapi/liveness/v4/h5/get-result",
+            Some(token),
+            json!({ "signatureId": signature_id }),
+        )
+        .await
+    }
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL, as two test functions.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::spawn($crate::common::Backend::Sqlite).await;
+                $body(&app).await;
+                app.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::common::spawn($crate::common::Backend::Postgres).await;
+                $body(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}
