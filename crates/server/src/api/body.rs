@@ -10,6 +10,9 @@ use crate::error::ApiError;
 
 /// Largest JSON body any endpoint accepts. ConfigureUI is the largest legitimate one.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
+/// A body still arriving after this is abandoned: a slow client must not hold one of the
+/// in-flight slots for long.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A request body that is a JSON object.
 pub struct JsonObject(pub Map<String, Value>);
@@ -18,8 +21,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
+        let read = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY);
+        let bytes: Bytes = tokio::time::timeout(BODY_READ_TIMEOUT, read)
             .await
+            .map_err(|_| ApiError::Client(StatusCode::REQUEST_TIMEOUT))?
             .map_err(|e| {
                 if e.into_inner().is::<http_body_util::LengthLimitError>() {
                     ApiError::Client(StatusCode::PAYLOAD_TOO_LARGE)

@@ -196,6 +196,9 @@ pub async fn result(
         .await?
         .filter(|s| s.new.account_id == account.id)
         .ok_or(ApiError::SignatureNotExist)?;
+    if !account.allows_region(&session.new.region) {
+        return Err(ApiError::Iam(Iam::Country).into());
+    }
     if session.cleared_at.is_some() {
         return Err(ApiError::ResultNotFound.into());
     }
