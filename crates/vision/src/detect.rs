@@ -59,7 +59,8 @@ pub fn decode(
         .min(regressors.len() / VALUES_PER_ANCHOR);
     for i in 0..n {
         let score = sigmoid(logits[i].clamp(-SCORE_CLIP, SCORE_CLIP));
-        if !(score >= min_score) {
+        // NaN logits (a broken model) must not pass: is_nan is checked explicitly.
+        if score.is_nan() || score < min_score {
             continue;
         }
         let r = &regressors[i * VALUES_PER_ANCHOR..(i + 1) * VALUES_PER_ANCHOR];
@@ -136,8 +137,20 @@ mod tests {
     fn anchor_table_has_896_entries() {
         let a = anchors();
         assert_eq!(a.len(), NUM_ANCHORS);
-        assert_eq!(a[0], Point { x: 1.0 / 32.0, y: 1.0 / 32.0 });
-        assert_eq!(a[512], Point { x: 1.0 / 16.0, y: 1.0 / 16.0 });
+        assert_eq!(
+            a[0],
+            Point {
+                x: 1.0 / 32.0,
+                y: 1.0 / 32.0
+            }
+        );
+        assert_eq!(
+            a[512],
+            Point {
+                x: 1.0 / 16.0,
+                y: 1.0 / 16.0
+            }
+        );
     }
 
     #[test]

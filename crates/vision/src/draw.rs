@@ -40,7 +40,9 @@ pub fn draw_on(frame: &Frame, analysis: &Analysis) -> RgbImage {
     let t = (img.width().max(img.height()) / 400).max(1) as i64;
     for face in &analysis.faces {
         let b = face.bbox;
-        rect(&mut img, b.x as i64, b.y as i64, b.w as i64, b.h as i64, t, BOX);
+        rect(
+            &mut img, b.x as i64, b.y as i64, b.w as i64, b.h as i64, t, BOX,
+        );
         for p in &face.mesh.points {
             dot(&mut img, p[0] as i64, p[1] as i64, t / 2, MESH);
         }

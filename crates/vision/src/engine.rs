@@ -13,6 +13,7 @@ use crate::detect::{self, Detection};
 use crate::error::VisionError;
 use crate::frame::Frame;
 use crate::geometry::{sample, to_nchw, BBox, Point, Roi};
+use crate::iris;
 use crate::mesh::{self, Mesh};
 use crate::models::{self, ModelKind};
 use crate::runtime::{self, Runner, Runtime};
@@ -27,6 +28,11 @@ pub struct EngineOptions {
     pub min_detection_score: f32,
     /// Mesh presence below which a tracked face counts as lost.
     pub min_presence: f32,
+    /// Measure eye openness with the iris model (two more inferences per
+    /// face) rather than the mesh's own lid points. The mesh lids barely
+    /// move when eyes close (docs/vision.md), so turn this off only where
+    /// speed matters more than blinks.
+    pub refine_eyes: bool,
 }
 
 impl Default for EngineOptions {
@@ -35,6 +41,7 @@ impl Default for EngineOptions {
             runtime: Runtime::Tract,
             min_detection_score: 0.5,
             min_presence: 0.5,
+            refine_eyes: true,
         }
     }
 }
@@ -113,12 +120,12 @@ impl Engine {
         runner.run(input)
     }
 
-    fn output<'a>(
-        outputs: &'a [Vec<f32>],
+    fn output(
+        outputs: &[Vec<f32>],
         i: usize,
         kind: ModelKind,
         len: usize,
-    ) -> Result<&'a [f32], VisionError> {
+    ) -> Result<&[f32], VisionError> {
         match outputs.get(i) {
             Some(v) if v.len() >= len => Ok(v),
             _ => Err(VisionError::Inference {
@@ -166,7 +173,18 @@ impl Engine {
         detection: Option<Detection>,
     ) -> Result<Face, VisionError> {
         let (mesh, crop) = self.fit_mesh(frame, roi)?;
-        let signals = signals::compute(&mesh, frame, &crop, mesh::INPUT_SIDE);
+        let eyes = if self.options.refine_eyes {
+            (
+                iris::eye_aspect_ratio(&self.eye_contour(frame, &mesh, iris::Eye::Left)?),
+                iris::eye_aspect_ratio(&self.eye_contour(frame, &mesh, iris::Eye::Right)?),
+            )
+        } else {
+            (
+                signals::mesh_eye_aspect_ratio(&mesh, iris::Eye::Left),
+                signals::mesh_eye_aspect_ratio(&mesh, iris::Eye::Right),
+            )
+        };
+        let signals = signals::compute(&mesh, eyes, frame, &crop, mesh::INPUT_SIDE);
         let (bbox, score) = match &detection {
             Some(d) => (d.bbox, d.score),
             None => (mesh.bbox(), mesh.presence),
@@ -204,6 +222,25 @@ impl Engine {
             faces,
             main_scores,
         })
+    }
+
+    /// The iris model's 71 eye-and-brow contour points for one eye, in pixels.
+    pub fn eye_contour(
+        &self,
+        frame: &Frame,
+        mesh: &Mesh,
+        eye: iris::Eye,
+    ) -> Result<Vec<Point>, VisionError> {
+        let kind = ModelKind::Iris;
+        let roi = iris::roi(mesh, eye);
+        let side = iris::INPUT_SIDE;
+        let mut crop = sample(frame, &roi, side);
+        if eye.mirrored() {
+            iris::mirror_hwc(&mut crop, side);
+        }
+        let out = self.run(kind, to_nchw(&crop, side, 1.0 / 255.0, 0.0))?;
+        let raw = Engine::output(&out, 0, kind, iris::CONTOUR_POINTS * 3)?;
+        Ok(iris::decode(&roi, raw, eye.mirrored()))
     }
 
     /// Anti-spoof, replay and embedding of the face carrying `mesh`.

@@ -54,16 +54,6 @@ impl Frame {
     pub fn into_image(self) -> RgbImage {
         self.rgb
     }
-
-    /// Pixel at integer coordinates, black outside the image.
-    #[inline]
-    pub(crate) fn pixel(&self, x: i64, y: i64) -> [f32; 3] {
-        if x < 0 || y < 0 || x >= self.width() as i64 || y >= self.height() as i64 {
-            return [0.0; 3];
-        }
-        let p = self.rgb.get_pixel(x as u32, y as u32).0;
-        [p[0] as f32, p[1] as f32, p[2] as f32]
-    }
 }
 
 /// Decodes JPEG or PNG bytes into an upright RGB frame.
@@ -103,9 +93,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<Frame, VisionError> {
 
 fn decode_error(e: image::ImageError) -> VisionError {
     match e {
-        image::ImageError::Limits(_) => {
-            VisionError::Decode(format!("image exceeds {MAX_DIMENSION} px per side or the memory limit"))
-        }
+        image::ImageError::Limits(_) => VisionError::Decode(format!(
+            "image exceeds {MAX_DIMENSION} px per side or the memory limit"
+        )),
         other => VisionError::Decode(other.to_string()),
     }
 }

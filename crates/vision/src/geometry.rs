@@ -124,58 +124,116 @@ impl Roi {
 }
 
 /// Samples `roi` into a `side`×`side` RGB buffer (HWC, 0..255 floats), black
-/// outside the frame. When the region is much larger than the output, several
-/// bilinear taps are averaged per pixel so the downscale does not alias.
+/// outside the frame. When the region is at least twice the output, the frame
+/// is first box-averaged by that integer factor so the downscale does not alias.
 pub fn sample(frame: &Frame, roi: &Roi, side: usize) -> Vec<f32> {
     let scale = roi.size / side as f32;
-    let taps = (scale / 1.5).ceil().clamp(1.0, 4.0) as usize;
-    let mut out = vec![0.0f32; side * side * 3];
-    let (sin, cos) = roi.angle.sin_cos();
-    let step = scale / taps as f32;
-    let weight = 1.0 / (taps * taps) as f32;
-    for v in 0..side {
-        for u in 0..side {
-            let mut acc = [0.0f32; 3];
-            for tv in 0..taps {
-                for tu in 0..taps {
-                    // Offsets from the ROI centre, in image pixels before rotation.
-                    let du = (u as f32 - side as f32 / 2.0) * scale + (tu as f32 + 0.5) * step;
-                    let dv = (v as f32 - side as f32 / 2.0) * scale + (tv as f32 + 0.5) * step;
-                    let x = roi.center.x + du * cos - dv * sin - 0.5;
-                    let y = roi.center.y + du * sin + dv * cos - 0.5;
-                    let px = bilinear(frame, x, y);
-                    for k in 0..3 {
-                        acc[k] += px[k];
-                    }
+    let factor = scale.floor().clamp(1.0, 16.0) as u32;
+    if factor >= 2 {
+        let (small, w, h) = box_downsample(frame, factor);
+        let f = factor as f32;
+        let roi = Roi {
+            center: Point {
+                x: roi.center.x / f,
+                y: roi.center.y / f,
+            },
+            size: roi.size / f,
+            angle: roi.angle,
+        };
+        return sample_raw(&small, w, h, &roi, side);
+    }
+    let img = frame.as_image();
+    sample_raw(
+        img.as_raw(),
+        img.width() as usize,
+        img.height() as usize,
+        roi,
+        side,
+    )
+}
+
+/// Averages `factor`×`factor` blocks (partial blocks at the edges are dropped).
+fn box_downsample(frame: &Frame, factor: u32) -> (Vec<u8>, usize, usize) {
+    let img = frame.as_image();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let f = factor as usize;
+    let (sw, sh) = ((w / f).max(1), (h / f).max(1));
+    let raw = img.as_raw();
+    let mut acc = vec![0u32; sw * 3];
+    let mut out = vec![0u8; sw * sh * 3];
+    let n = (f * f) as u32;
+    for sy in 0..sh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for y in sy * f..((sy + 1) * f).min(h) {
+            let row = &raw[y * w * 3..(y + 1) * w * 3];
+            for (sx, a) in acc.chunks_exact_mut(3).enumerate() {
+                for x in sx * f..((sx + 1) * f).min(w) {
+                    a[0] += row[x * 3] as u32;
+                    a[1] += row[x * 3 + 1] as u32;
+                    a[2] += row[x * 3 + 2] as u32;
                 }
             }
-            let o = (v * side + u) * 3;
-            for k in 0..3 {
-                out[o + k] = acc[k] * weight;
-            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            out[sy * sw * 3 + i] = (*a / n) as u8;
+        }
+    }
+    (out, sw, sh)
+}
+
+/// Bilinear sampling of a raw RGB buffer along the ROI transform, stepping
+/// incrementally along each output row (the transform is affine).
+fn sample_raw(raw: &[u8], w: usize, h: usize, roi: &Roi, side: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; side * side * 3];
+    let scale = roi.size / side as f32;
+    let (sin, cos) = roi.angle.sin_cos();
+    let half = side as f32 / 2.0;
+    for v in 0..side {
+        let dv = (v as f32 + 0.5 - half) * scale;
+        let du0 = (0.5 - half) * scale;
+        // Pixel centres sit at +0.5, so subtract it to get buffer coordinates.
+        let mut x = roi.center.x + du0 * cos - dv * sin - 0.5;
+        let mut y = roi.center.y + du0 * sin + dv * cos - 0.5;
+        let (dx, dy) = (scale * cos, scale * sin);
+        let row = &mut out[v * side * 3..(v + 1) * side * 3];
+        for px in row.chunks_exact_mut(3) {
+            bilinear(raw, w, h, x, y, px);
+            x += dx;
+            y += dy;
         }
     }
     out
 }
 
 #[inline]
-fn bilinear(frame: &Frame, x: f32, y: f32) -> [f32; 3] {
+fn bilinear(raw: &[u8], w: usize, h: usize, x: f32, y: f32, out: &mut [f32]) {
     let x0 = x.floor();
     let y0 = y.floor();
-    let fx = x - x0;
-    let fy = y - y0;
+    let (fx, fy) = (x - x0, y - y0);
     let (xi, yi) = (x0 as i64, y0 as i64);
-    let a = frame.pixel(xi, yi);
-    let b = frame.pixel(xi + 1, yi);
-    let c = frame.pixel(xi, yi + 1);
-    let d = frame.pixel(xi + 1, yi + 1);
-    let mut out = [0.0; 3];
-    for k in 0..3 {
-        let top = a[k] + (b[k] - a[k]) * fx;
-        let bottom = c[k] + (d[k] - c[k]) * fx;
-        out[k] = top + (bottom - top) * fy;
+    if xi >= 0 && yi >= 0 && (xi as usize) + 1 < w && (yi as usize) + 1 < h {
+        // Fast path: all four neighbours inside.
+        let i = (yi as usize * w + xi as usize) * 3;
+        let j = i + w * 3;
+        for k in 0..3 {
+            let top = raw[i + k] as f32 + (raw[i + 3 + k] as f32 - raw[i + k] as f32) * fx;
+            let bot = raw[j + k] as f32 + (raw[j + 3 + k] as f32 - raw[j + k] as f32) * fx;
+            out[k] = top + (bot - top) * fy;
+        }
+        return;
     }
-    out
+    let px = |xx: i64, yy: i64, k: usize| -> f32 {
+        if xx < 0 || yy < 0 || xx as usize >= w || yy as usize >= h {
+            0.0
+        } else {
+            raw[(yy as usize * w + xx as usize) * 3 + k] as f32
+        }
+    };
+    for (k, o) in out.iter_mut().enumerate().take(3) {
+        let top = px(xi, yi, k) + (px(xi + 1, yi, k) - px(xi, yi, k)) * fx;
+        let bot = px(xi, yi + 1, k) + (px(xi + 1, yi + 1, k) - px(xi, yi + 1, k)) * fx;
+        *o = top + (bot - top) * fy;
+    }
 }
 
 /// HWC 0..255 → NCHW with `value * scale + offset`.

@@ -19,6 +19,7 @@ mod detect;
 mod engine;
 mod frame;
 mod geometry;
+mod iris;
 mod mesh;
 mod signals;
 mod stills;
@@ -27,6 +28,7 @@ pub use detect::Detection;
 pub use engine::{Analysis, Engine, EngineOptions, Face};
 pub use frame::{decode_image, Frame, MAX_DIMENSION};
 pub use geometry::{BBox, Point, Roi};
+pub use iris::Eye;
 pub use mesh::{Mesh, NUM_POINTS};
 pub use signals::Signals;
 pub use stills::{cosine_similarity, StillScores};
@@ -36,3 +38,7 @@ mod report;
 
 pub use draw::{draw_analysis, draw_on};
 pub use report::{analysis_to_json, analyze_to_json};
+
+mod tracker;
+
+pub use tracker::{TrackedFrame, Tracker, DEFAULT_DETECT_EVERY};

@@ -19,15 +19,17 @@ pub const MODELS_DIR_ENV: &str = "OPENLIVENESS_MODELS_DIR";
 pub enum ModelKind {
     Detector,
     Mesh,
+    Iris,
     AntiSpoof,
     Liveness,
     FaceRes,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::Detector,
         ModelKind::Mesh,
+        ModelKind::Iris,
         ModelKind::AntiSpoof,
         ModelKind::Liveness,
         ModelKind::FaceRes,
@@ -37,6 +39,7 @@ impl ModelKind {
         match self {
             ModelKind::Detector => "face_detector.onnx",
             ModelKind::Mesh => "face_mesh.onnx",
+            ModelKind::Iris => "iris.onnx",
             ModelKind::AntiSpoof => "antispoof.onnx",
             ModelKind::Liveness => "liveness.onnx",
             ModelKind::FaceRes => "faceres.onnx",
@@ -47,6 +50,7 @@ impl ModelKind {
         match self {
             ModelKind::Detector => "detector",
             ModelKind::Mesh => "mesh",
+            ModelKind::Iris => "iris",
             ModelKind::AntiSpoof => "antispoof",
             ModelKind::Liveness => "liveness",
             ModelKind::FaceRes => "faceres",
@@ -59,6 +63,7 @@ impl ModelKind {
         match self {
             ModelKind::Detector => [1, 3, 128, 128],
             ModelKind::Mesh => [1, 3, 192, 192],
+            ModelKind::Iris => [1, 3, 64, 64],
             ModelKind::AntiSpoof => [1, 128, 128, 3],
             ModelKind::Liveness => [1, 32, 32, 3],
             ModelKind::FaceRes => [1, 224, 224, 3],
@@ -97,9 +102,8 @@ pub fn onnxruntime_library(dir: &Path) -> Result<PathBuf, VisionError> {
 
 fn read_manifest(dir: &Path) -> Result<HashMap<String, String>, VisionError> {
     let path = dir.join("MANIFEST");
-    let text = std::fs::read_to_string(&path).map_err(|_| VisionError::ModelMissing {
-        path: path.clone(),
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|_| VisionError::ModelMissing { path: path.clone() })?;
     Ok(text
         .lines()
         .filter_map(|line| {
@@ -117,9 +121,11 @@ fn verify_file(
     let bytes = std::fs::read(path).map_err(|_| VisionError::ModelMissing {
         path: path.to_path_buf(),
     })?;
-    let expected = manifest.get(name).ok_or_else(|| VisionError::ModelMissing {
-        path: path.to_path_buf(),
-    })?;
+    let expected = manifest
+        .get(name)
+        .ok_or_else(|| VisionError::ModelMissing {
+            path: path.to_path_buf(),
+        })?;
     let found = hex(&Sha256::digest(&bytes));
     if &found != expected {
         return Err(VisionError::ModelCorrupt {

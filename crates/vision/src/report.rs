@@ -37,7 +37,11 @@ fn face_json(face: &Face) -> Map<String, Value> {
     m.insert("box".into(), json!([r(b.x), r(b.y), r(b.w), r(b.h)]));
     m.insert("score".into(), json!(r(face.score)));
     if let Some(d) = &face.detection {
-        let kps: Vec<Value> = d.keypoints.iter().map(|p| json!([r(p.x), r(p.y)])).collect();
+        let kps: Vec<Value> = d
+            .keypoints
+            .iter()
+            .map(|p| json!([r(p.x), r(p.y)]))
+            .collect();
         m.insert("keypoints".into(), Value::Array(kps));
     }
     m.insert("landmarks".into(), Value::Array(landmarks));

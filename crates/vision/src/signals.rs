@@ -8,11 +8,9 @@
 use serde::Serialize;
 
 use crate::frame::Frame;
+use crate::iris::Eye;
 use crate::mesh::{Mesh, LEFT_EYE_OUTER, RIGHT_EYE_OUTER};
 
-/// Eye contours: outer corner, two upper lid points, inner corner, two lower lid points.
-const RIGHT_EYE: [usize; 6] = [33, 160, 158, 133, 153, 144];
-const LEFT_EYE: [usize; 6] = [263, 387, 385, 362, 380, 373];
 const UPPER_LIP_INNER: usize = 13;
 const LOWER_LIP_INNER: usize = 14;
 const MOUTH_RIGHT: usize = 61;
@@ -51,8 +49,13 @@ fn dist2d(a: [f32; 3], b: [f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
 }
 
-/// (|p1−p5| + |p2−p4|) / (2·|p0−p3|), in the image plane.
-pub fn eye_aspect_ratio(mesh: &Mesh, idx: &[usize; 6]) -> f32 {
+/// Eye aspect ratio from the mesh alone: (|p1−p5| + |p2−p4|) / (2·|p0−p3|)
+/// over outer corner, two upper-lid points, inner corner, two lower-lid points.
+pub fn mesh_eye_aspect_ratio(mesh: &Mesh, eye: Eye) -> f32 {
+    let idx = match eye {
+        Eye::Right => [33, 160, 158, 133, 153, 144],
+        Eye::Left => [263, 387, 385, 362, 380, 373],
+    };
     let p = |i: usize| mesh.point(idx[i]);
     let width = dist2d(p(0), p(3));
     if width <= f32::EPSILON {
@@ -137,7 +140,15 @@ pub fn crop_quality(crop: &[f32], side: usize) -> (f32, f32) {
     (var, brightness)
 }
 
-pub fn compute(mesh: &Mesh, frame: &Frame, crop: &[f32], crop_side: usize) -> Signals {
+/// `eyes` = (left, right) eye aspect ratios from the iris model, which follows
+/// the lids; the mesh alone barely moves when eyes close.
+pub fn compute(
+    mesh: &Mesh,
+    eyes: (f32, f32),
+    frame: &Frame,
+    crop: &[f32],
+    crop_side: usize,
+) -> Signals {
     let (yaw, pitch, roll) = head_pose(mesh);
     let bbox = mesh.bbox();
     let (fw, fh) = (frame.width() as f32, frame.height() as f32);
@@ -149,8 +160,8 @@ pub fn compute(mesh: &Mesh, frame: &Frame, crop: &[f32], crop_side: usize) -> Si
     let off_len = (offset[0].powi(2) + offset[1].powi(2)).sqrt();
     let (sharpness, brightness) = crop_quality(crop, crop_side);
     Signals {
-        left_eye_openness: eye_aspect_ratio(mesh, &LEFT_EYE),
-        right_eye_openness: eye_aspect_ratio(mesh, &RIGHT_EYE),
+        left_eye_openness: eyes.0,
+        right_eye_openness: eyes.1,
         mouth_openness: mouth_openness(mesh),
         yaw,
         pitch,

@@ -42,7 +42,13 @@ impl Runner for TractRunner {
         let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(fail)?;
         outputs
             .iter()
-            .map(|t| Ok(t.to_plain_array_view::<f32>().map_err(fail)?.iter().copied().collect()))
+            .map(|t| {
+                Ok(t.to_plain_array_view::<f32>()
+                    .map_err(fail)?
+                    .iter()
+                    .copied()
+                    .collect())
+            })
             .collect()
     }
 }

@@ -1,0 +1,240 @@
+//! The command-line contract, driven through the real binary: `serve` with no
+//! configuration, `account create`, `key create`, `account disable`, `key revoke`, and a
+//! kill -9 that must lose no acknowledged write.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openliveness");
+
+fn run(dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("OPENLIVENESS_DATA_DIR")
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `openliveness serve` in `dir` with no flags but a free port, and waits for /healthz.
+fn serve(dir: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir)
+        .env("OPENLIVENESS_BIND", "127.0.0.1:0")
+        .env_remove("DATABASE_URL")
+        .env_remove("OPENLIVENESS_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("openliveness listening on ") {
+            break url.to_owned();
+        }
+    };
+    let server = Server { child, base };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq_get(&format!("{}/healthz", server.base)).map(|(s, _)| s) != Some(200) {
+        assert!(Instant::now() < deadline, "healthz never answered 200");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// A tiny blocking HTTP client over std, so this test needs no HTTP library.
+fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, Value)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.split(' ').nth(1)?.parse().ok()?;
+    let body = resp.split_once("\r\n\r\n")?.1;
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+fn ureq_get(url: &str) -> Option<(u16, Value)> {
+    http("GET", url, &[], "")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn generate_token(base: &str, ak: &str, sk: &str, ts: i64) -> Value {
+    use sha2::Digest;
+    let sig = hex::encode(sha2::Sha256::digest(format!("{ak}{sk}{ts}").as_bytes()));
+    let body = json!({"accessKey": ak, "timestamp": ts.to_string(), "signature": sig}).to_string();
+    http("POST", &format!("{base}/openapi/auth/ticket/v1/generate-token"), &[], &body).unwrap().1
+}
+
+#[test]
+fn zero_config_serve_and_operator_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = run(dir.path(), &["account", "create", "acme", "--regions", "IDN,SGP", "--allowed-domains", "example.com,b.org", "--rate-limit-per-second", "50", "--daily-quota", "100", "--balance", "10"]);
+    assert_eq!(acct["name"], "acme");
+    assert_eq!(acct["regions"], json!(["IDN", "SGP"]));
+    assert_eq!(acct["allowedDomains"], json!(["example.com", "b.org"]));
+    assert_eq!((acct["rateLimitPerSecond"].as_u64(), acct["dailyQuota"].as_u64(), acct["balance"].as_i64()), (Some(50), Some(100), Some(10)));
+    let key = run(dir.path(), &["key", "create", "acme"]);
+    for field in ["accessKey", "secretKey", "partnerCode", "partnerKey"] {
+        assert!(key[field].as_str().is_some_and(|v| !v.is_empty()), "{field} in {key}");
+    }
+    // No configuration: ./data with the SQLite file, created in the working directory.
+    assert!(dir.path().join("data/openliveness.db").exists());
+
+    let server = serve(dir.path());
+    let (ak, sk) = (key["accessKey"].as_str().unwrap(), key["secretKey"].as_str().unwrap());
+    let r = generate_token(&server.base, ak, sk, now_ms());
+    assert_eq!(r["code"], "SUCCESS", "{r}");
+    let token = r["data"]["token"].as_str().unwrap().to_owned();
+    let get_token = |t: &str| {
+        http(
+            "POST",
+            &format!("{}/openapi/liveness/v2/h5/token", server.base),
+            &[("X-ACCESS-TOKEN", t)],
+            r#"{"returnUrl":"https://example.com/ok","region":"IDN"}"#,
+        )
+        .unwrap()
+        .1
+    };
+    assert_eq!(get_token(&token)["code"], "SUCCESS");
+
+    // Operator commands take effect on the running server.
+    run(dir.path(), &["account", "disable", "acme"]);
+    let r = get_token(&token);
+    assert_eq!((r["code"].as_str(), r["message"].as_str()), (Some("IAM_FAILED"), Some("Account is disabled. Please contact your sales manager for help")));
+    let r = generate_token(&server.base, ak, sk, now_ms() - 7);
+    assert_eq!(r["code"], "ACCOUNT_DISABLED");
+    run(dir.path(), &["account", "enable", "acme"]);
+    run(dir.path(), &["key", "revoke", ak]);
+    let r = get_token(&token);
+    assert_eq!(r["message"], "Access Key not found or expired");
+    let listed = run(dir.path(), &["account", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data = data.to_str().unwrap();
+    run(dir.path(), &["account", "create", "acme", "--regions", "IDN", "--data-dir", data]);
+    let key = run(dir.path(), &["key", "create", "acme", "--data-dir", data]);
+    let (ak, sk) = (key["accessKey"].as_str().unwrap(), key["secretKey"].as_str().unwrap());
+    let mut serve_cmd = {
+        let mut c = Command::new(BIN);
+        c.args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data]).current_dir(dir.path());
+        c
+    };
+    let start = |cmd: &mut Command| {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(url) = line.strip_prefix("openliveness listening on ") {
+                break url.to_owned();
+            }
+        };
+        Server { child, base }
+    };
+    let mut server = start(&mut serve_cmd);
+    let mut tokens = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..20 {
+        let r = generate_token(&server.base, ak, sk, now_ms() - i);
+        assert_eq!(r["code"], "SUCCESS", "{r}");
+        let t = r["data"]["token"].as_str().unwrap().to_owned();
+        let (_, s) = http(
+            "POST",
+            &format!("{}/openapi/liveness/v2/h5/token", server.base),
+            &[("X-ACCESS-TOKEN", &t)],
+            r#"{"returnUrl":"https://example.com/ok","region":"IDN"}"#,
+        )
+        .unwrap();
+        sessions.push(s["data"]["signatureId"].as_str().unwrap().to_owned());
+        tokens.push(t);
+    }
+    // SIGKILL right after the last acknowledged write.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = start(&mut serve_cmd);
+    for (t, sid) in tokens.iter().zip(&sessions) {
+        let (_, r) = http(
+            "POST",
+            &format!("{}/openapi/liveness/v4/h5/get-result", server.base),
+            &[("X-ACCESS-TOKEN", t)],
+            &json!({ "signatureId": sid }).to_string(),
+        )
+        .unwrap();
+        assert_eq!(r["code"], "LIVENESS_NO_RESULT", "token and session survived: {r}");
+    }
+}
+
+#[test]
+fn bad_invocations_fail_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["key", "create", "ghost"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no account named \"ghost\""), "{err}");
+    let out = Command::new(BIN)
+        .args(["account", "create", "x", "--regions", "INDONESIA"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ISO 3166-1 alpha-3"));
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for cmd in ["serve", "migrate", "account", "key", "purge", "version"] {
+        assert!(help.contains(cmd), "--help lists {cmd}");
+    }
+}

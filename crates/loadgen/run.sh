@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# API throughput and latency benchmark (docs/benchmarks.md, "API throughput and latency").
+#
+# Builds the release binaries, creates a fresh SQLite data directory with one account and
+# KEYS keys, starts `openliveness serve` and `bare-axum` on 127.0.0.1, and runs `loadgen`
+# against each: bare (the framework's ceiling), generate-token and get-token, first with
+# the server logging at warn, then at the default info. Prints a markdown table.
+# Only loopback is loaded; every run is bounded; both servers are stopped on exit.
+#
+# Knobs (environment): CONNECTIONS (64), DURATION (10 s), WARMUP (2 s), KEYS (64),
+# LOG_LEVELS ("warn info"), CLIENT_THREADS (default: number of CPUs).
+set -euo pipefail
+
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+KEYS=${KEYS:-64}
+LOG_LEVELS=${LOG_LEVELS:-"warn info"}
+CLIENT_THREADS=${CLIENT_THREADS:-}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+
+for tool in curl python3; do
+    command -v "$tool" >/dev/null || { echo "run.sh needs $tool" >&2; exit 1; }
+done
+
+cargo build --release -p openliveness -p openliveness-loadgen
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/openliveness-bench.XXXXXX")
+SERVER_PID=""
+BARE_PID=""
+
+stop() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    stop "$SERVER_PID"
+    stop "$BARE_PID"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_healthy URL PID: polls URL/healthz for up to 30 s while PID lives.
+wait_healthy() {
+    local url=$1 pid=$2
+    for _ in $(seq 1 300); do
+        if curl -fsS -o /dev/null --max-time 1 "$url/healthz"; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { echo "server $pid exited before it was healthy" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "$url/healthz not healthy after 30 s" >&2
+    return 1
+}
+
+RESULTS="$WORK/results.jsonl"
+LOADGEN=("$BIN/loadgen" --connections "$CONNECTIONS" --duration-secs "$DURATION"
+    --warmup-secs "$WARMUP" --json-out "$RESULTS")
+if [ -n "$CLIENT_THREADS" ]; then
+    LOADGEN+=(--threads "$CLIENT_THREADS")
+fi
+
+# The framework's ceiling.
+"$BIN/bare-axum" --bind 127.0.0.1:0 >"$WORK/bare.out" &
+BARE_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$WORK/bare.out" ] && break
+    sleep 0.1
+done
+BARE_URL="http://127.0.0.1:$(head -n1 "$WORK/bare.out")"
+wait_healthy "$BARE_URL" "$BARE_PID"
+"${LOADGEN[@]}" --scenario bare --url "$BARE_URL" --server-pid "$BARE_PID" --label "bare axum"
+stop "$BARE_PID"
+BARE_PID=""
+
+for level in $LOG_LEVELS; do
+    # A fresh data directory per log level, so no signature of one run meets the other's.
+    DATA="$WORK/data-$level"
+    "$BIN/openliveness" account create bench --regions IDN --data-dir "$DATA" >/dev/null 2>>"$WORK/admin.log"
+    {
+        echo "["
+        for i in $(seq 1 "$KEYS"); do
+            [ "$i" -gt 1 ] && echo ","
+            "$BIN/openliveness" key create bench --data-dir "$DATA" 2>>"$WORK/admin.log"
+        done
+        echo "]"
+    } >"$WORK/keys-$level.json"
+
+    PORT=$(free_port)
+    URL="http://127.0.0.1:$PORT"
+    OPENLIVENESS_LOG=$level RUST_LOG=$level \
+        "$BIN/openliveness" serve --bind "127.0.0.1:$PORT" --data-dir "$DATA" \
+        >"$WORK/server-$level.out" 2>"$WORK/server-$level.log" &
+    SERVER_PID=$!
+    wait_healthy "$URL" "$SERVER_PID"
+    for scenario in generate-token get-token; do
+        "${LOADGEN[@]}" --scenario "$scenario" --url "$URL" --keys "$WORK/keys-$level.json" \
+            --server-pid "$SERVER_PID" --label "$scenario (log $level)"
+    done
+    echo "server log at $level: $(wc -l <"$WORK/server-$level.log") lines, $(du -h "$WORK/server-$level.log" | cut -f1)"
+    stop "$SERVER_PID"
+    SERVER_PID=""
+done
+
+echo
+echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); $CONNECTIONS connections, ${DURATION} s after ${WARMUP} s warm-up; loadgen and servers share the CPUs."
+echo
+python3 - "$RESULTS" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print("| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/request | other CPU s |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    print(f"| {r['label']} | {r['requestsPerSec']:.0f} | {r['p50Ms']:.2f} | {r['p90Ms']:.2f} "
+          f"| {r['p99Ms']:.2f} | {r['maxMs']:.2f} | {r['errors'] + r['unmeasuredErrors']} "
+          f"| {r.get('serverCpuUsPerRequest', 0):.0f} | {r.get('otherCpuSecs', 0):.2f} |")
+print()
+print("other CPU s: CPU time used by other processes and the kernel during the measured window;")
+print("well above 0 means something else was running and the figures are not comparable.")
+print()
+bare = next(r for r in rows if r["scenario"] == "bare")
+for r in rows:
+    if r["scenario"] != "generate-token":
+        continue
+    ratio = r["requestsPerSec"] / bare["requestsPerSec"] if bare["requestsPerSec"] else 0.0
+    ok_rate = ratio >= 0.5
+    ok_p99 = r["p99Ms"] < 20.0
+    errors = r["errors"] + r["unmeasuredErrors"]
+    print(f"- {r['label']}: {ratio:.1%} of bare ({'PASS' if ok_rate else 'FAIL'} ≥ 50%), "
+          f"p99 {r['p99Ms']:.2f} ms ({'PASS' if ok_p99 else 'FAIL'} < 20 ms), {errors} errors")
+EOF

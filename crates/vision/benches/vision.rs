@@ -1,0 +1,130 @@
+//! Criterion benchmarks: detect, mesh, a tracked frame, the still models and a
+//! 60-frame session end to end, for tract and (with `--features ort`) ONNX
+//! Runtime side by side. Both run on one thread.
+//!
+//! Run: `cargo bench --manifest-path crates/vision/Cargo.toml --features ort`
+//! (needs `bash tools/models/setup.sh` first). Figures: docs/benchmarks-vision.md.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use image::{imageops, Rgb, RgbImage};
+use openliveness_vision::{
+    decode_image, Engine, EngineOptions, Frame, Runtime, Tracker, MODELS_DIR_ENV,
+};
+
+fn models_dir() -> PathBuf {
+    std::env::var_os(MODELS_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+}
+
+fn astronaut() -> RgbImage {
+    let path = models_dir().join("testdata/astronaut.png");
+    match image::open(&path) {
+        Ok(i) => i.to_rgb8(),
+        Err(e) => panic!("{}: {e}; run `bash tools/models/setup.sh`", path.display()),
+    }
+}
+
+/// A 640×480 camera-like frame with the face shifted by `dx`.
+fn frame_at(src: &RgbImage, dx: i64) -> RgbImage {
+    let crop = imageops::crop_imm(src, 96, 16, 256, 256).to_image();
+    let mut canvas = RgbImage::from_pixel(640, 480, Rgb([90, 90, 90]));
+    imageops::overlay(&mut canvas, &crop, 120 + dx, 100);
+    canvas
+}
+
+fn jpeg(img: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Err(e) = img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg) {
+        panic!("jpeg encode: {e}");
+    }
+    out
+}
+
+/// Each runtime twice: with iris eye refinement (the default) and mesh only.
+fn engines() -> Vec<(String, Engine)> {
+    let mut runtimes = vec![("tract", Runtime::Tract)];
+    if cfg!(feature = "ort") {
+        runtimes.push(("ort", Runtime::Ort));
+    }
+    let mut out = Vec::new();
+    for (name, runtime) in runtimes {
+        for (suffix, refine_eyes) in [("", true), ("-mesh-only-eyes", false)] {
+            let engine = Engine::load_with(
+                &models_dir(),
+                EngineOptions {
+                    runtime,
+                    refine_eyes,
+                    ..EngineOptions::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            out.push((format!("{name}{suffix}"), engine));
+        }
+    }
+    out
+}
+
+fn benches(c: &mut Criterion) {
+    let src = astronaut();
+    let still = Frame::from_image(frame_at(&src, 0));
+    let session: Vec<Vec<u8>> = (0..60).map(|i| jpeg(&frame_at(&src, i * 2))).collect();
+    for (name, engine) in engines() {
+        let face = match engine.faces(&still) {
+            Ok(f) if !f.is_empty() => f[0].clone(),
+            _ => panic!("no face in the benchmark frame"),
+        };
+        let roi = face.mesh.next_roi();
+        let full = engine.options().refine_eyes;
+        let mut g = c.benchmark_group(name);
+        if full {
+            g.bench_function("decode_jpeg_640x480", |b| {
+                b.iter(|| decode_image(&session[0]))
+            });
+            g.bench_function("detect", |b| b.iter(|| engine.detect(&still)));
+            g.bench_function("mesh", |b| b.iter(|| engine.fit_mesh(&still, &roi)));
+        }
+        g.bench_function("tracked_frame", |b| {
+            let mut tracker = Tracker::new(u32::MAX);
+            let _ = tracker.process(&engine, &still);
+            b.iter(|| tracker.process(&engine, &still))
+        });
+        g.bench_function("antispoof", |b| {
+            b.iter(|| engine.anti_spoof(&still, &face.mesh))
+        });
+        g.bench_function("liveness", |b| {
+            b.iter(|| engine.liveness(&still, &face.mesh))
+        });
+        g.bench_function("embedding", |b| {
+            b.iter(|| engine.embedding(&still, &face.mesh))
+        });
+        g.sample_size(10);
+        // 60 JPEG frames decoded and tracked (detector every 10th), then the
+        // still models on the first and last frame, as a session's verdict needs.
+        g.bench_function("session_60_frames", |b| {
+            b.iter(|| {
+                let mut tracker = Tracker::new(10);
+                let mut last = None;
+                for bytes in &session {
+                    let Ok(frame) = decode_image(bytes) else {
+                        continue;
+                    };
+                    if let Ok(out) = tracker.process(&engine, &frame) {
+                        last = out.face.map(|f| (frame, f));
+                    }
+                }
+                if let Some((frame, f)) = last {
+                    let _ = engine.still_scores(&frame, &f.mesh);
+                    let _ = engine.still_scores(&still, &face.mesh);
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(vision, benches);
+criterion_main!(vision);
