@@ -16,7 +16,10 @@ use args::{AccountCmd, Cli, Command, KeyCmd, Shared};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -157,7 +160,11 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
         AccountCmd::Update(u) => {
             let patch = AccountPatch {
                 regions: u.regions.as_deref().map(admin::parse_regions).transpose()?,
-                allowed_domains: u.allowed_domains.as_deref().map(admin::parse_domains).transpose()?,
+                allowed_domains: u
+                    .allowed_domains
+                    .as_deref()
+                    .map(admin::parse_domains)
+                    .transpose()?,
                 rate_limit_per_second: u.rate_limit_per_second.map(|n| (n > 0).then_some(n)),
                 daily_quota: u.daily_quota.map(|n| (n > 0).then_some(n)),
                 balance: u.balance.map(Some),

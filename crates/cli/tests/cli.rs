@@ -24,8 +24,12 @@ fn run(dir: &Path, args: &[&str]) -> Value {
         "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?} printed no JSON: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 struct Server {
@@ -108,26 +112,63 @@ fn generate_token(base: &str, ak: &str, sk: &str, ts: i64) -> Value {
     use sha2::Digest;
     let sig = hex::encode(sha2::Sha256::digest(format!("{ak}{sk}{ts}").as_bytes()));
     let body = json!({"accessKey": ak, "timestamp": ts.to_string(), "signature": sig}).to_string();
-    http("POST", &format!("{base}/openapi/auth/ticket/v1/generate-token"), &[], &body).unwrap().1
+    http(
+        "POST",
+        &format!("{base}/openapi/auth/ticket/v1/generate-token"),
+        &[],
+        &body,
+    )
+    .unwrap()
+    .1
 }
 
 #[test]
 fn zero_config_serve_and_operator_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let acct = run(dir.path(), &["account", "create", "acme", "--regions", "IDN,SGP", "--allowed-domains", "example.com,b.org", "--rate-limit-per-second", "50", "--daily-quota", "100", "--balance", "10"]);
+    let acct = run(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "acme",
+            "--regions",
+            "IDN,SGP",
+            "--allowed-domains",
+            "example.com,b.org",
+            "--rate-limit-per-second",
+            "50",
+            "--daily-quota",
+            "100",
+            "--balance",
+            "10",
+        ],
+    );
     assert_eq!(acct["name"], "acme");
     assert_eq!(acct["regions"], json!(["IDN", "SGP"]));
     assert_eq!(acct["allowedDomains"], json!(["example.com", "b.org"]));
-    assert_eq!((acct["rateLimitPerSecond"].as_u64(), acct["dailyQuota"].as_u64(), acct["balance"].as_i64()), (Some(50), Some(100), Some(10)));
+    assert_eq!(
+        (
+            acct["rateLimitPerSecond"].as_u64(),
+            acct["dailyQuota"].as_u64(),
+            acct["balance"].as_i64()
+        ),
+        (Some(50), Some(100), Some(10))
+    );
     let key = run(dir.path(), &["key", "create", "acme"]);
     for field in ["accessKey", "secretKey", "partnerCode", "partnerKey"] {
-        assert!(key[field].as_str().is_some_and(|v| !v.is_empty()), "{field} in {key}");
+        assert!(
+            key[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field} in {key}"
+        );
     }
     // No configuration: ./data with the SQLite file, created in the working directory.
     assert!(dir.path().join("data/openliveness.db").exists());
 
     let server = serve(dir.path());
-    let (ak, sk) = (key["accessKey"].as_str().unwrap(), key["secretKey"].as_str().unwrap());
+    let (ak, sk) = (
+        key["accessKey"].as_str().unwrap(),
+        key["secretKey"].as_str().unwrap(),
+    );
     let r = generate_token(&server.base, ak, sk, now_ms());
     assert_eq!(r["code"], "SUCCESS", "{r}");
     let token = r["data"]["token"].as_str().unwrap().to_owned();
@@ -146,7 +187,13 @@ fn zero_config_serve_and_operator_commands() {
     // Operator commands take effect on the running server.
     run(dir.path(), &["account", "disable", "acme"]);
     let r = get_token(&token);
-    assert_eq!((r["code"].as_str(), r["message"].as_str()), (Some("IAM_FAILED"), Some("Account is disabled. Please contact your sales manager for help")));
+    assert_eq!(
+        (r["code"].as_str(), r["message"].as_str()),
+        (
+            Some("IAM_FAILED"),
+            Some("Account is disabled. Please contact your sales manager for help")
+        )
+    );
     let r = generate_token(&server.base, ak, sk, now_ms() - 7);
     assert_eq!(r["code"], "ACCOUNT_DISABLED");
     run(dir.path(), &["account", "enable", "acme"]);
@@ -162,16 +209,35 @@ fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let data = data.to_str().unwrap();
-    run(dir.path(), &["account", "create", "acme", "--regions", "IDN", "--data-dir", data]);
+    run(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "acme",
+            "--regions",
+            "IDN",
+            "--data-dir",
+            data,
+        ],
+    );
     let key = run(dir.path(), &["key", "create", "acme", "--data-dir", data]);
-    let (ak, sk) = (key["accessKey"].as_str().unwrap(), key["secretKey"].as_str().unwrap());
+    let (ak, sk) = (
+        key["accessKey"].as_str().unwrap(),
+        key["secretKey"].as_str().unwrap(),
+    );
     let mut serve_cmd = {
         let mut c = Command::new(BIN);
-        c.args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data]).current_dir(dir.path());
+        c.args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data])
+            .current_dir(dir.path());
         c
     };
     let start = |cmd: &mut Command| {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base = loop {
             let line = lines.next().unwrap().unwrap();
@@ -210,7 +276,10 @@ fn acknowledged_writes_survive_kill_9() {
             &json!({ "signatureId": sid }).to_string(),
         )
         .unwrap();
-        assert_eq!(r["code"], "LIVENESS_NO_RESULT", "token and session survived: {r}");
+        assert_eq!(
+            r["code"], "LIVENESS_NO_RESULT",
+            "token and session survived: {r}"
+        );
     }
 }
 

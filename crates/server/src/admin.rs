@@ -12,7 +12,9 @@ use crate::state::{now_ms, random_hex, sha256_hex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("no account named {0:?} (create it with `openliveness account create {0} --regions IDN`)")]
+    #[error(
+        "no account named {0:?} (create it with `openliveness account create {0} --regions IDN`)"
+    )]
     NoAccount(String),
     #[error("no key {0:?}")]
     NoKey(String),
@@ -59,7 +61,9 @@ pub fn parse_regions(s: &str) -> Result<Vec<String>, AdminError> {
         .map(str::to_ascii_uppercase)
         .collect();
     if regions.is_empty() {
-        return Err(AdminError::Invalid("--regions needs at least one code, e.g. IDN,SGP".into()));
+        return Err(AdminError::Invalid(
+            "--regions needs at least one code, e.g. IDN,SGP".into(),
+        ));
     }
     if let Some(bad) = regions
         .iter()
@@ -84,7 +88,9 @@ pub fn parse_domains(s: &str) -> Result<Vec<String>, AdminError> {
         d.len() > 253
             || d.starts_with('.')
             || d.ends_with('.')
-            || !d.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
     }) {
         return Err(AdminError::Invalid(format!(
             "allowed domain {bad:?} is not a host name (e.g. example.com)"
@@ -109,10 +115,13 @@ pub async fn update_account(
     name: &str,
     patch: AccountPatch,
 ) -> Result<Account, AdminError> {
-    store.update_account(name, patch).await.map_err(|e| match e {
-        StoreError::NotFound(_) => AdminError::NoAccount(name.to_owned()),
-        other => other.into(),
-    })
+    store
+        .update_account(name, patch)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => AdminError::NoAccount(name.to_owned()),
+            other => other.into(),
+        })
 }
 
 /// Creates a key pair for the account. The secrets exist in clear only in the return value.
@@ -162,7 +171,11 @@ pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminErro
             .map(|s| (s, None))
             .map_err(|e| AdminError::MasterKey(format!("OPENLIVENESS_MASTER_KEY: {e}")));
     }
-    if config.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+    if config
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"))
+    {
         return Err(AdminError::MasterKey(
             "set OPENLIVENESS_MASTER_KEY (64 hex characters, the same on every replica) \
              when DATABASE_URL points at PostgreSQL"
@@ -178,7 +191,8 @@ pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminErro
             let hex = Sealer::generate_hex();
             write_private(&path, hex.as_bytes())
                 .map_err(|e| AdminError::MasterKey(format!("{}: {e}", path.display())))?;
-            let sealer = Sealer::from_hex(&hex).map_err(|e| AdminError::MasterKey(e.to_string()))?;
+            let sealer =
+                Sealer::from_hex(&hex).map_err(|e| AdminError::MasterKey(e.to_string()))?;
             Ok((
                 sealer,
                 Some(format!(
@@ -250,7 +264,8 @@ pub async fn ensure_demo(
     }
     let creds = create_key(store.as_ref(), sealer, "demo").await?;
     let json = serde_json::to_vec_pretty(&creds).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    write_private(&path, &json).map_err(|e| AdminError::Invalid(format!("{}: {e}", path.display())))?;
+    write_private(&path, &json)
+        .map_err(|e| AdminError::Invalid(format!("{}: {e}", path.display())))?;
     Ok(creds)
 }
 
@@ -263,7 +278,10 @@ mod tests {
         assert_eq!(parse_regions("idn, SGP").unwrap(), vec!["IDN", "SGP"]);
         assert!(parse_regions("").is_err());
         assert!(parse_regions("ID").is_err());
-        assert_eq!(parse_domains("A.com,b.org").unwrap(), vec!["a.com", "b.org"]);
+        assert_eq!(
+            parse_domains("A.com,b.org").unwrap(),
+            vec!["a.com", "b.org"]
+        );
         assert!(parse_domains("https://a.com").is_err());
         assert!(check_name("acme-1").is_ok());
         assert!(check_name("bad name").is_err());

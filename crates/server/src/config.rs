@@ -145,10 +145,12 @@ impl Config {
                 path: path.clone(),
                 source,
             })?;
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: path.clone(),
-                message: e.message().to_owned(),
-            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse {
+                        path: path.clone(),
+                        message: e.message().to_owned(),
+                    })?;
             for key in table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())) {
                 warnings.push(format!(
                     "config file {}: unknown key `{key}` ignored",
@@ -230,17 +232,23 @@ impl Config {
             self.master_key = Some(Secret::new(v));
         }
         if let Some(v) = get("OPENLIVENESS_MAX_IN_FLIGHT") {
-            self.max_in_flight = v
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad("OPENLIVENESS_MAX_IN_FLIGHT", format!("{v:?} is not a positive number")))?;
+            self.max_in_flight = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                bad(
+                    "OPENLIVENESS_MAX_IN_FLIGHT",
+                    format!("{v:?} is not a positive number"),
+                )
+            })?;
         }
         if let Some(v) = get("OPENLIVENESS_LOG_FORMAT") {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(bad("OPENLIVENESS_LOG_FORMAT", format!("{v:?}: use text or json"))),
+                _ => {
+                    return Err(bad(
+                        "OPENLIVENESS_LOG_FORMAT",
+                        format!("{v:?}: use text or json"),
+                    ))
+                }
             };
         }
         Ok(())
@@ -269,7 +277,10 @@ mod tests {
         .unwrap();
         let (cfg, warnings) = Config::load(
             Some(&file),
-            &env(&[("OPENLIVENESS_DATA_DIR", "/env"), ("OPENLIVENESS_MASTER_KEY", "k")]),
+            &env(&[
+                ("OPENLIVENESS_DATA_DIR", "/env"),
+                ("OPENLIVENESS_MASTER_KEY", "k"),
+            ]),
             Overrides {
                 bind: Some("127.0.0.1:0".parse().unwrap()),
                 ..Default::default()
@@ -286,8 +297,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Config::load(None, &env(&[("OPENLIVENESS_BIND", "nope")]), Overrides::default())
-            .unwrap_err();
+        let err = Config::load(
+            None,
+            &env(&[("OPENLIVENESS_BIND", "nope")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("OPENLIVENESS_BIND"));
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

@@ -166,9 +166,8 @@ impl ApiError {
 
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after_secs } | ApiError::RetryLater { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::RetryLater { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -214,7 +213,8 @@ impl IntoResponse for ApiError {
         *resp.status_mut() = status;
         if let Some(secs) = self.retry_after() {
             if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         resp

@@ -34,7 +34,10 @@ async fn generate_token_success(app: &TestApp) {
     assert_eq!(r.headers["x-transaction-id"], txn);
     assert_eq!(r.headers["cache-control"], "no-store");
     let expired = r.body["data"]["expiredTime"].as_i64().unwrap();
-    assert!((expired - (ts + 120_000)).abs() < 5_000, "expiredTime {expired}");
+    assert!(
+        (expired - (ts + 120_000)).abs() < 5_000,
+        "expiredTime {expired}"
+    );
     let token = r.body["data"]["token"].as_str().unwrap();
     // The token works, and is stored only as a hash.
     app.session(token).await;
@@ -59,62 +62,105 @@ async fn generate_token_errors(app: &TestApp) {
     }
     let old = (now_ms() - 301_000).to_string();
     let future = (now_ms() + 301_000).to_string();
-    for bad_ts in [old.as_str(), future.as_str(), "123456789012", "16659935229520", "abc"] {
-        app.generate_token_raw(json!({"accessKey": ak, "timestamp": bad_ts, "signature": sign(ak, sk, bad_ts)}))
-            .await
-            .expect("PARAMETER_ERROR", "Timestamp error");
-    }
-    app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts, "signature": sign(ak, "wrong", &ts)}))
+    for bad_ts in [
+        old.as_str(),
+        future.as_str(),
+        "123456789012",
+        "16659935229520",
+        "abc",
+    ] {
+        app.generate_token_raw(
+            json!({"accessKey": ak, "timestamp": bad_ts, "signature": sign(ak, sk, bad_ts)}),
+        )
         .await
-        .expect("PARAMETER_ERROR", "Signature error");
+        .expect("PARAMETER_ERROR", "Timestamp error");
+    }
+    app.generate_token_raw(
+        json!({"accessKey": ak, "timestamp": ts, "signature": sign(ak, "wrong", &ts)}),
+    )
+    .await
+    .expect("PARAMETER_ERROR", "Signature error");
     app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts, "signature": "zz"}))
         .await
         .expect("PARAMETER_ERROR", "Signature error");
     for period in [json!(59), json!(86_401), json!("x")] {
-        app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts, "signature": good, "periodSecond": period}))
-            .await
-            .expect("PARAMETER_ERROR", "Parameter error,please check you input.");
+        app.generate_token_raw(
+            json!({"accessKey": ak, "timestamp": ts, "signature": good, "periodSecond": period}),
+        )
+        .await
+        .expect("PARAMETER_ERROR", "Parameter error,please check you input.");
     }
     // Accepted once; the same signature again is a replay.
-    app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts, "signature": good.to_uppercase()}))
-        .await
-        .expect("SUCCESS", "OK");
+    app.generate_token_raw(
+        json!({"accessKey": ak, "timestamp": ts, "signature": good.to_uppercase()}),
+    )
+    .await
+    .expect("SUCCESS", "OK");
     app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts, "signature": good}))
         .await
         .expect("PARAMETER_ERROR", "Signature error");
 
-    app.generate_token_raw(json!({"accessKey": "nobody", "timestamp": ts, "signature": sign("nobody", sk, &ts)}))
-        .await
-        .expect("IAM_FAILED", "Access Key not found");
+    app.generate_token_raw(
+        json!({"accessKey": "nobody", "timestamp": ts, "signature": sign("nobody", sk, &ts)}),
+    )
+    .await
+    .expect("IAM_FAILED", "Access Key not found");
 
     let ts2 = (now_ms() - 1).to_string();
-    app.patch_account("acme", AccountPatch { disabled: Some(true), ..Default::default() }).await;
-    app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts2, "signature": sign(ak, sk, &ts2)}))
-        .await
-        .expect("ACCOUNT_DISABLED", "Account Disabled");
     app.patch_account(
         "acme",
-        AccountPatch { disabled: Some(false), expires_at: Some(Some(now_ms() - 1000)), ..Default::default() },
+        AccountPatch {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.generate_token_raw(
+        json!({"accessKey": ak, "timestamp": ts2, "signature": sign(ak, sk, &ts2)}),
+    )
+    .await
+    .expect("ACCOUNT_DISABLED", "Account Disabled");
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            disabled: Some(false),
+            expires_at: Some(Some(now_ms() - 1000)),
+            ..Default::default()
+        },
     )
     .await;
     let ts3 = (now_ms() - 2).to_string();
-    app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts3, "signature": sign(ak, sk, &ts3)}))
-        .await
-        .expect("IAM_FAILED", "Account is expired. Please contact your sales manager for help");
+    app.generate_token_raw(
+        json!({"accessKey": ak, "timestamp": ts3, "signature": sign(ak, sk, &ts3)}),
+    )
+    .await
+    .expect(
+        "IAM_FAILED",
+        "Account is expired. Please contact your sales manager for help",
+    );
 
-    openliveness_server::admin::revoke_key(app.store.as_ref(), ak).await.unwrap();
-    let ts4 = (now_ms() - 3).to_string();
-    app.generate_token_raw(json!({"accessKey": ak, "timestamp": ts4, "signature": sign(ak, sk, &ts4)}))
+    openliveness_server::admin::revoke_key(app.store.as_ref(), ak)
         .await
-        .expect("IAM_FAILED", "Access Key not found or expired");
+        .unwrap();
+    let ts4 = (now_ms() - 3).to_string();
+    app.generate_token_raw(
+        json!({"accessKey": ak, "timestamp": ts4, "signature": sign(ak, sk, &ts4)}),
+    )
+    .await
+    .expect("IAM_FAILED", "Access Key not found or expired");
 }
 both_backends!(generate_token_errors_case, generate_token_errors);
 
 async fn access_token_checks(app: &TestApp) {
     let creds = app.create_account(account("acme")).await;
     let body = json!({"returnUrl": "https://www.example.com", "region": "IDN"});
-    let r = app.post("/openapi/liveness/v2/h5/token", None, body.clone()).await;
-    r.expect("IAM_FAILED", "You are not authorized by the Identity and Access Management system");
+    let r = app
+        .post("/openapi/liveness/v2/h5/token", None, body.clone())
+        .await;
+    r.expect(
+        "IAM_FAILED",
+        "You are not authorized by the Identity and Access Management system",
+    );
     app.get_token("olat_not-a-token", body.clone())
         .await
         .expect("IAM_FAILED", "Token not found or expired");
@@ -123,7 +169,10 @@ async fn access_token_checks(app: &TestApp) {
     let expired = "olat_expired_token_for_test";
     app.store
         .issue_token(
-            UsedSignature { signature_hash: "s".repeat(64), expires_at: now_ms() + 60_000 },
+            UsedSignature {
+                signature_hash: "s".repeat(64),
+                expires_at: now_ms() + 60_000,
+            },
             NewToken {
                 token_hash: openliveness_server::state::sha256_hex(expired.as_bytes()),
                 access_key: creds.access_key.clone(),
@@ -139,11 +188,26 @@ async fn access_token_checks(app: &TestApp) {
         .expect("IAM_FAILED", "Token not found or expired");
 
     let token = app.token(&creds).await;
-    app.patch_account("acme", AccountPatch { disabled: Some(true), ..Default::default() }).await;
-    app.get_token(&token, body.clone())
-        .await
-        .expect("IAM_FAILED", "Account is disabled. Please contact your sales manager for help");
-    app.patch_account("acme", AccountPatch { disabled: Some(false), ..Default::default() }).await;
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.get_token(&token, body.clone()).await.expect(
+        "IAM_FAILED",
+        "Account is disabled. Please contact your sales manager for help",
+    );
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            disabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await;
     app.session(&token).await;
     openliveness_server::admin::revoke_key(app.store.as_ref(), &creds.access_key)
         .await
@@ -156,7 +220,10 @@ both_backends!(access_token_checks_case, access_token_checks);
 
 async fn rate_limit(app: &TestApp) {
     let creds = app
-        .create_account(openliveness_store::NewAccount { rate_limit_per_second: Some(3), ..account("busy") })
+        .create_account(openliveness_store::NewAccount {
+            rate_limit_per_second: Some(3),
+            ..account("busy")
+        })
         .await;
     let token = app.token(&creds).await; // 1
     let body = json!({"returnUrl": "https://www.example.com", "region": "IDN"});

@@ -13,29 +13,54 @@ async fn client_errors(app: &TestApp) {
     let r = app.send(Method::GET, "/no/such/route", None, None).await;
     r.expect("CLIENT_ERROR", "HTTP 404 - Not Found");
     assert_eq!(r.status, 404);
-    let r = app.send(Method::GET, "/openapi/liveness/v2/h5/token", None, None).await;
+    let r = app
+        .send(Method::GET, "/openapi/liveness/v2/h5/token", None, None)
+        .await;
     r.expect("CLIENT_ERROR", "HTTP 405 - Method Not Allowed");
     assert_eq!(r.status, 405);
     let r = app
-        .send(Method::POST, "/openapi/auth/ticket/v1/generate-token", None, Some(b"{\"accessKey\":".to_vec()))
+        .send(
+            Method::POST,
+            "/openapi/auth/ticket/v1/generate-token",
+            None,
+            Some(b"{\"accessKey\":".to_vec()),
+        )
         .await;
     r.expect("CLIENT_ERROR", "HTTP 400 - Bad Request");
     assert_eq!(r.status, 400);
     let r = app
-        .send(Method::POST, "/openapi/auth/ticket/v1/generate-token", None, Some(b"\xff\xfe".to_vec()))
+        .send(
+            Method::POST,
+            "/openapi/auth/ticket/v1/generate-token",
+            None,
+            Some(b"\xff\xfe".to_vec()),
+        )
         .await;
     assert_eq!((r.status, r.code()), (400, "CLIENT_ERROR"));
     let r = app
-        .send(Method::POST, "/openapi/auth/ticket/v1/generate-token", None, Some(vec![b' '; 70_000]))
+        .send(
+            Method::POST,
+            "/openapi/auth/ticket/v1/generate-token",
+            None,
+            Some(vec![b' '; 70_000]),
+        )
         .await;
     r.expect("CLIENT_ERROR", "HTTP 413 - Payload Too Large");
     let r = app
-        .send(Method::POST, "/openapi/auth/ticket/v1/generate-token", None, Some(Vec::new()))
+        .send(
+            Method::POST,
+            "/openapi/auth/ticket/v1/generate-token",
+            None,
+            Some(Vec::new()),
+        )
         .await;
     r.expect("EMPTY_PARAMETER_ERROR", "Parameter should not be empty");
     assert_eq!(r.status, 200);
     // Every error carries a transaction id in body and header.
-    assert_eq!(r.headers["x-transaction-id"], r.body["transactionId"].as_str().unwrap());
+    assert_eq!(
+        r.headers["x-transaction-id"],
+        r.body["transactionId"].as_str().unwrap()
+    );
 }
 both_backends!(client_errors_case, client_errors);
 
@@ -96,7 +121,11 @@ async fn retry_later_when_capacity_is_exhausted() {
         if r.code() == "PARAMETER_ERROR" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "capacity never freed: {}", r.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "capacity never freed: {}",
+            r.body
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     app.cleanup().await;
@@ -108,7 +137,8 @@ async fn internal_error(app: &TestApp) {
     openliveness_server::admin::create_account(app.store.as_ref(), account("acme"))
         .await
         .unwrap();
-    let other = openliveness_store::Sealer::from_hex(&openliveness_store::Sealer::generate_hex()).unwrap();
+    let other =
+        openliveness_store::Sealer::from_hex(&openliveness_store::Sealer::generate_hex()).unwrap();
     let creds = openliveness_server::admin::create_key(app.store.as_ref(), &other, "acme")
         .await
         .unwrap();
@@ -131,7 +161,9 @@ both_backends!(internal_error_case, internal_error);
 #[tokio::test]
 async fn openapi_lists_every_route() {
     let app = spawn(Backend::Sqlite).await;
-    let r = app.send(reqwest::Method::GET, "/openapi.json", None, None).await;
+    let r = app
+        .send(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
     assert_eq!(r.status, 200);
     let paths = r.body["paths"].as_object().expect("paths");
     for route in [
@@ -146,7 +178,10 @@ async fn openapi_lists_every_route() {
         "/healthz",
         "/openapi.json",
     ] {
-        assert!(paths.contains_key(route), "{route} missing from openapi.json");
+        assert!(
+            paths.contains_key(route),
+            "{route} missing from openapi.json"
+        );
     }
     app.cleanup().await;
 }

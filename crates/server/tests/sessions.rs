@@ -13,26 +13,95 @@ async fn get_token_validation(app: &TestApp) {
     let t = app.token(&creds).await;
     let ok_url = "https://www.example.com/done";
     let cases = [
-        (json!({"region": "IDN"}), "PARAMETER_ERROR", "Parameter should not be empty"),
-        (json!({"returnUrl": ok_url}), "PARAMETER_ERROR", "Parameter should not be empty"),
-        (json!({"returnUrl": "", "region": "IDN"}), "PARAMETER_ERROR", "Parameter should not be empty"),
-        (json!({"returnUrl": "www.example.com", "region": "IDN"}), "PARAMETER_ERROR", "Invalid returnUrl,please check your returnUrl"),
-        (json!({"returnUrl": "javascript:alert(1)", "region": "IDN"}), "PARAMETER_ERROR", "Invalid returnUrl,please check your returnUrl"),
-        (json!({"returnUrl": ok_url, "failedReturnUrl": "/fail", "region": "IDN"}), "PARAMETER_ERROR", "Invalid failedReturnUrl, please check your failedReturnUrl"),
-        (json!({"returnUrl": ok_url, "region": "IDN", "tryCount": 0}), "PARAMETER_ERROR", "try count must > 0"),
-        (json!({"returnUrl": ok_url, "region": "IDN", "tryCount": "-2"}), "PARAMETER_ERROR", "try count must > 0"),
-        (json!({"returnUrl": ok_url, "region": "IDN", "tryCount": "many"}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": "IDN", "tryCount": 1001}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": "IDN", "productLevel": "GOLD"}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": "IDN", "userId": "u".repeat(129)}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": "IDN", "locale": "xx"}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": ["IDN"]}), "PARAMETER_ERROR", PARAM),
-        (json!({"returnUrl": ok_url, "region": "PHL"}), "REGION_WRONG", "Region is wrong"),
-        (json!({"returnUrl": ok_url, "region": "Indonesia"}), "REGION_WRONG", "Region is wrong"),
+        (
+            json!({"region": "IDN"}),
+            "PARAMETER_ERROR",
+            "Parameter should not be empty",
+        ),
+        (
+            json!({"returnUrl": ok_url}),
+            "PARAMETER_ERROR",
+            "Parameter should not be empty",
+        ),
+        (
+            json!({"returnUrl": "", "region": "IDN"}),
+            "PARAMETER_ERROR",
+            "Parameter should not be empty",
+        ),
+        (
+            json!({"returnUrl": "www.example.com", "region": "IDN"}),
+            "PARAMETER_ERROR",
+            "Invalid returnUrl,please check your returnUrl",
+        ),
+        (
+            json!({"returnUrl": "javascript:alert(1)", "region": "IDN"}),
+            "PARAMETER_ERROR",
+            "Invalid returnUrl,please check your returnUrl",
+        ),
+        (
+            json!({"returnUrl": ok_url, "failedReturnUrl": "/fail", "region": "IDN"}),
+            "PARAMETER_ERROR",
+            "Invalid failedReturnUrl, please check your failedReturnUrl",
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "tryCount": 0}),
+            "PARAMETER_ERROR",
+            "try count must > 0",
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "tryCount": "-2"}),
+            "PARAMETER_ERROR",
+            "try count must > 0",
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "tryCount": "many"}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "tryCount": 1001}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "productLevel": "GOLD"}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "userId": "u".repeat(129)}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "IDN", "locale": "xx"}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": ["IDN"]}),
+            "PARAMETER_ERROR",
+            PARAM,
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "PHL"}),
+            "REGION_WRONG",
+            "Region is wrong",
+        ),
+        (
+            json!({"returnUrl": ok_url, "region": "Indonesia"}),
+            "REGION_WRONG",
+            "Region is wrong",
+        ),
     ];
     for (body, code, message) in cases {
         let r = app.get_token(&t, body.clone()).await;
-        assert_eq!((r.code(), r.message()), (code, message), "body {body}: {}", r.body);
+        assert_eq!(
+            (r.code(), r.message()),
+            (code, message),
+            "body {body}: {}",
+            r.body
+        );
         assert_eq!(r.status, 200);
     }
     // The seed's own example: tryCount as a number, iframe mode in the URLs, lower-case region.
@@ -69,12 +138,19 @@ async fn session_url_is_a_capability(app: &TestApp) {
     assert!(url.contains(&sid));
     let page = app.client.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("frame-ancestors"), "{csp}");
     assert!(page.text().await.unwrap().contains("ready"));
     // A changed capability, or none, opens nothing.
     let forged = format!("{}0", &url[..url.len() - 1]);
-    let forged = if forged == url { format!("{}1", &url[..url.len() - 1]) } else { forged };
+    let forged = if forged == url {
+        format!("{}1", &url[..url.len() - 1])
+    } else {
+        forged
+    };
     assert_eq!(app.client.get(&forged).send().await.unwrap().status(), 404);
     let bare = format!("{}/h5/liveness?signatureId={sid}", app.base);
     assert_eq!(app.client.get(&bare).send().await.unwrap().status(), 404);
@@ -82,13 +158,19 @@ async fn session_url_is_a_capability(app: &TestApp) {
     let s = app.store.session(&sid).await.unwrap().unwrap();
     let cap = url.rsplit("token=").next().unwrap();
     assert_ne!(s.new.capability_hash, cap);
-    assert_eq!(s.new.capability_hash, openliveness_server::state::sha256_hex(cap.as_bytes()));
+    assert_eq!(
+        s.new.capability_hash,
+        openliveness_server::state::sha256_hex(cap.as_bytes())
+    );
 }
 both_backends!(session_url_case, session_url_is_a_capability);
 
 async fn allowed_domains(app: &TestApp) {
     let creds = app
-        .create_account(NewAccount { allowed_domains: vec!["example.com".into()], ..account("acme") })
+        .create_account(NewAccount {
+            allowed_domains: vec!["example.com".into()],
+            ..account("acme")
+        })
         .await;
     let t = app.token(&creds).await;
     for (ret, failed) in [
@@ -111,7 +193,12 @@ async fn allowed_domains(app: &TestApp) {
 both_backends!(allowed_domains_case, allowed_domains);
 
 async fn daily_quota(app: &TestApp) {
-    let creds = app.create_account(NewAccount { daily_quota: Some(2), ..account("acme") }).await;
+    let creds = app
+        .create_account(NewAccount {
+            daily_quota: Some(2),
+            ..account("acme")
+        })
+        .await;
     let t = app.token(&creds).await;
     app.session(&t).await;
     app.session(&t).await;
@@ -127,13 +214,21 @@ async fn daily_quota(app: &TestApp) {
 both_backends!(daily_quota_case, daily_quota);
 
 async fn insufficient_balance(app: &TestApp) {
-    let creds = app.create_account(NewAccount { balance: Some(0), ..account("acme") }).await;
+    let creds = app
+        .create_account(NewAccount {
+            balance: Some(0),
+            ..account("acme")
+        })
+        .await;
     let t = app.token(&creds).await;
-    app.get_token(&t, json!({"returnUrl": "https://www.example.com", "region": "IDN"}))
-        .await
-        .expect(
-            "INSUFFICIENT_BALANCE",
-            "Insufficient balance, please top up or contact your sales manager for help",
-        );
+    app.get_token(
+        &t,
+        json!({"returnUrl": "https://www.example.com", "region": "IDN"}),
+    )
+    .await
+    .expect(
+        "INSUFFICIENT_BALANCE",
+        "Insufficient balance, please top up or contact your sales manager for help",
+    );
 }
 both_backends!(insufficient_balance_case, insufficient_balance);

@@ -38,7 +38,12 @@ async fn token_and_result(app: &TestApp) {
     assert_eq!(app.client.get(url).send().await.unwrap().status(), 200);
 
     // The session is one of the shared core's, with the facade's choices recorded.
-    let session = app.store.session_by_td_token(&token).await.unwrap().unwrap();
+    let session = app
+        .store
+        .session_by_td_token(&token)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(session.new.audio);
     assert_eq!(session.new.locale.as_deref(), Some("en"));
     assert_eq!(session.new.region, "IDN");
@@ -48,8 +53,16 @@ async fn token_and_result(app: &TestApp) {
         let t = t.to_owned();
         async move { app.post(&p, None, json!({ "token": t })).await }
     };
-    expect_td(&result(&token).await, 11201, "Liveness detection has no result yet");
-    expect_td(&result("a41701e4-b2a2-4f62-8cd4-900000000003").await, 11200, "Token not found");
+    expect_td(
+        &result(&token).await,
+        11201,
+        "Liveness detection has no result yet",
+    );
+    expect_td(
+        &result("a41701e4-b2a2-4f62-8cd4-900000000003").await,
+        11200,
+        "Token not found",
+    );
 
     let selfie = app.blobs.put(b"\xff\xd8selfie".to_vec()).await.unwrap();
     app.store
@@ -77,7 +90,9 @@ async fn token_and_result(app: &TestApp) {
 
     // The primary contract's Get Result reaches the same session.
     let t = app.token(&creds).await;
-    app.get_result(&t, session.signature_id()).await.expect("SUCCESS", "OK");
+    app.get_result(&t, session.signature_id())
+        .await
+        .expect("SUCCESS", "OK");
 }
 both_backends!(token_and_result_case, token_and_result);
 
@@ -85,19 +100,53 @@ async fn td_errors(app: &TestApp) {
     let creds = app.create_account(account("acme")).await;
     let good = json!({"success_redirect": "https://ok.example/s"});
     let bare = "/verification/kyc/h5/liveness/token/v1";
-    expect_td(&app.post(bare, None, good.clone()).await, 11001, "Missing partner_code or partner_key");
-    let wrong = format!("{bare}?partner_code={}&partner_key=nope", creds.partner_code);
-    expect_td(&app.post(&wrong, None, good.clone()).await, 11002, "Invalid partner_code or partner_key");
-    let unknown = format!("{bare}?partner_code=nobody&partner_key={}", creds.partner_key);
-    expect_td(&app.post(&unknown, None, good.clone()).await, 11002, "Invalid partner_code or partner_key");
+    expect_td(
+        &app.post(bare, None, good.clone()).await,
+        11001,
+        "Missing partner_code or partner_key",
+    );
+    let wrong = format!(
+        "{bare}?partner_code={}&partner_key=nope",
+        creds.partner_code
+    );
+    expect_td(
+        &app.post(&wrong, None, good.clone()).await,
+        11002,
+        "Invalid partner_code or partner_key",
+    );
+    let unknown = format!(
+        "{bare}?partner_code=nobody&partner_key={}",
+        creds.partner_key
+    );
+    expect_td(
+        &app.post(&unknown, None, good.clone()).await,
+        11002,
+        "Invalid partner_code or partner_key",
+    );
 
     let p = path("token", &creds);
     let cases = [
         (json!({}), 11104, "Missing parameter"),
-        (json!({"success_redirect": "not a url"}), 11101, "Invalid success_redirect"),
-        (json!({"success_redirect": "https://ok.example", "failure_redirect": "ftp://x"}), 11102, "Invalid failure_redirect"),
-        (json!({"success_redirect": "https://ok.example", "language": "klingon"}), 11103, "Invalid parameter"),
-        (json!({"success_redirect": "https://ok.example", "audio": "loud"}), 11103, "Invalid parameter"),
+        (
+            json!({"success_redirect": "not a url"}),
+            11101,
+            "Invalid success_redirect",
+        ),
+        (
+            json!({"success_redirect": "https://ok.example", "failure_redirect": "ftp://x"}),
+            11102,
+            "Invalid failure_redirect",
+        ),
+        (
+            json!({"success_redirect": "https://ok.example", "language": "klingon"}),
+            11103,
+            "Invalid parameter",
+        ),
+        (
+            json!({"success_redirect": "https://ok.example", "audio": "loud"}),
+            11103,
+            "Invalid parameter",
+        ),
     ];
     for (body, code, message) in cases {
         expect_td(&app.post(&p, None, body).await, code, message);
@@ -107,20 +156,61 @@ async fn td_errors(app: &TestApp) {
         .await;
     expect_td(&r, 11100, "Invalid request body");
 
-    app.patch_account("acme", AccountPatch { allowed_domains: Some(vec!["ok.example".into()]), ..Default::default() })
-        .await;
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            allowed_domains: Some(vec!["ok.example".into()]),
+            ..Default::default()
+        },
+    )
+    .await;
     expect_td(
-        &app.post(&p, None, json!({"success_redirect": "https://evil.example"})).await,
+        &app.post(
+            &p,
+            None,
+            json!({"success_redirect": "https://evil.example"}),
+        )
+        .await,
         11005,
         "Redirect domain not authorized",
     );
-    app.patch_account("acme", AccountPatch { daily_quota: Some(Some(1)), ..Default::default() }).await;
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            daily_quota: Some(Some(1)),
+            ..Default::default()
+        },
+    )
+    .await;
     expect_td(&app.post(&p, None, good.clone()).await, 200, "success");
-    expect_td(&app.post(&p, None, good.clone()).await, 11301, "Daily quota exceeded");
-    app.patch_account("acme", AccountPatch { disabled: Some(true), ..Default::default() }).await;
-    expect_td(&app.post(&p, None, good.clone()).await, 11003, "Partner account disabled");
-    app.patch_account("acme", AccountPatch { disabled: Some(false), rate_limit_per_second: Some(Some(1)), daily_quota: Some(None), ..Default::default() })
-        .await;
+    expect_td(
+        &app.post(&p, None, good.clone()).await,
+        11301,
+        "Daily quota exceeded",
+    );
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_td(
+        &app.post(&p, None, good.clone()).await,
+        11003,
+        "Partner account disabled",
+    );
+    app.patch_account(
+        "acme",
+        AccountPatch {
+            disabled: Some(false),
+            rate_limit_per_second: Some(Some(1)),
+            daily_quota: Some(None),
+            ..Default::default()
+        },
+    )
+    .await;
     let mut limited = None;
     for _ in 0..4 {
         let r = app.post(&p, None, good.clone()).await;
@@ -133,7 +223,13 @@ async fn td_errors(app: &TestApp) {
     expect_td(&r, 11300, "Rate limit exceeded");
     assert_eq!(r.status, 429);
     assert!(r.headers.contains_key("retry-after"));
-    openliveness_server::admin::revoke_key(app.store.as_ref(), &creds.access_key).await.unwrap();
-    expect_td(&app.post(&p, None, good).await, 11002, "Invalid partner_code or partner_key");
+    openliveness_server::admin::revoke_key(app.store.as_ref(), &creds.access_key)
+        .await
+        .unwrap();
+    expect_td(
+        &app.post(&p, None, good).await,
+        11002,
+        "Invalid partner_code or partner_key",
+    );
 }
 both_backends!(td_errors_case, td_errors);

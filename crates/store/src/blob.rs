@@ -139,7 +139,10 @@ mod tests {
     async fn rejects_bad_keys_and_tampering() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        assert!(matches!(s.get("../etc/passwd").await, Err(BlobError::BadKey)));
+        assert!(matches!(
+            s.get("../etc/passwd").await,
+            Err(BlobError::BadKey)
+        ));
         let a = s.put(b"a".to_vec()).await.unwrap();
         let b = s.put(b"b".to_vec()).await.unwrap();
         // A blob moved under another key fails authentication.

@@ -8,8 +8,8 @@
 //! mode with `synchronous=FULL`, PostgreSQL commits before answering.
 
 pub mod blob;
-pub mod model;
 mod migrate;
+pub mod model;
 pub mod postgres;
 pub mod seal;
 pub mod sqlite;
@@ -148,7 +148,9 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn
             Ok(Arc::new(postgres::PgStore::connect(url).await?))
         }
         Some(url) if url.starts_with("sqlite:") => {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             Ok(Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?))
         }
         Some(url) => Err(StoreError::Database(format!(

@@ -40,36 +40,36 @@ impl Account {
 
     /// Applies an operator's change.
     pub fn apply(&mut self, p: AccountPatch) {
-    if let Some(v) = p.regions {
-        self.regions = v;
-    }
-    if let Some(v) = p.allowed_domains {
-        self.allowed_domains = v;
-    }
-    if let Some(v) = p.rate_limit_per_second {
-        self.rate_limit_per_second = v;
-    }
-    if let Some(v) = p.daily_quota {
-        self.daily_quota = v;
-    }
-    if let Some(v) = p.balance {
-        self.balance = v;
-    }
-    if let Some(v) = p.disabled {
-        self.disabled = v;
-    }
-    if let Some(v) = p.expires_at {
-        self.expires_at = v;
-    }
-    if let Some(v) = p.pass_threshold {
-        self.pass_threshold = v;
-    }
-    if let Some(v) = p.video_enabled {
-        self.video_enabled = v;
-    }
-    if let Some(v) = p.retention_days {
-        self.retention_days = v;
-    }
+        if let Some(v) = p.regions {
+            self.regions = v;
+        }
+        if let Some(v) = p.allowed_domains {
+            self.allowed_domains = v;
+        }
+        if let Some(v) = p.rate_limit_per_second {
+            self.rate_limit_per_second = v;
+        }
+        if let Some(v) = p.daily_quota {
+            self.daily_quota = v;
+        }
+        if let Some(v) = p.balance {
+            self.balance = v;
+        }
+        if let Some(v) = p.disabled {
+            self.disabled = v;
+        }
+        if let Some(v) = p.expires_at {
+            self.expires_at = v;
+        }
+        if let Some(v) = p.pass_threshold {
+            self.pass_threshold = v;
+        }
+        if let Some(v) = p.video_enabled {
+            self.video_enabled = v;
+        }
+        if let Some(v) = p.retention_days {
+            self.retention_days = v;
+        }
     }
 }
 
@@ -287,11 +287,16 @@ impl Session {
         let Some(r) = &self.result else {
             return Vec::new();
         };
-        [&r.image_far_blob, &r.image_near_blob, &r.video_blob, &r.audit_blob]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect()
+        [
+            &r.image_far_blob,
+            &r.image_near_blob,
+            &r.video_blob,
+            &r.audit_blob,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
     }
 }
 

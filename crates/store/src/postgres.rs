@@ -38,7 +38,10 @@ impl PgStore {
         let mut opts = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Database(format!("invalid DATABASE_URL: {e}")))?;
         if let Some(schema) = schema {
-            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
                 return Err(StoreError::Database("invalid schema name".into()));
             }
             let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
@@ -85,7 +88,11 @@ impl PgStore {
                 .bind(now_ms())
                 .execute(&mut *tx)
                 .await?;
-                tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
+                tracing::info!(
+                    version = m.version,
+                    name = m.name,
+                    "applied PostgreSQL migration"
+                );
             }
             tx.commit().await?;
         }
@@ -94,7 +101,10 @@ impl PgStore {
 
     /// Drops the test schema this store was opened in. For tests only.
     pub async fn drop_schema(&self, schema: &str) -> Result<()> {
-        if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(StoreError::Database("invalid schema name".into()));
         }
         sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -298,7 +308,8 @@ impl Store for PgStore {
     }
 
     async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
-        self.account_where("a.name = $1", AccountKey::Name(name)).await
+        self.account_where("a.name = $1", AccountKey::Name(name))
+            .await
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
@@ -578,12 +589,11 @@ impl Store for PgStore {
     }
 
     async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| r.try_get("blob_key").map_err(Into::into))
             .collect()

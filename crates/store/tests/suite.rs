@@ -64,7 +64,10 @@ async fn accounts_and_keys(s: Arc<dyn Store>) {
     assert_eq!(a.name, "acme");
     assert_eq!(a.regions, vec!["IDN", "SGP"]);
     assert_eq!(a.allowed_domains, vec!["example.com"]);
-    assert_eq!((a.rate_limit_per_second, a.balance, a.pass_threshold), (Some(5), Some(2), 60));
+    assert_eq!(
+        (a.rate_limit_per_second, a.balance, a.pass_threshold),
+        (Some(5), Some(2), 60)
+    );
     assert!(matches!(
         s.create_account(account("acme"), NOW).await,
         Err(StoreError::Conflict(_))
@@ -72,20 +75,43 @@ async fn accounts_and_keys(s: Arc<dyn Store>) {
     let b = s
         .update_account(
             "acme",
-            AccountPatch { disabled: Some(true), daily_quota: Some(Some(9)), ..Default::default() },
+            AccountPatch {
+                disabled: Some(true),
+                daily_quota: Some(Some(9)),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert!(b.disabled);
     assert_eq!(s.account_by_name("acme").await.unwrap().unwrap(), b);
-    assert_eq!(s.account_by_id(a.id).await.unwrap().unwrap().daily_quota, Some(9));
-    assert!(matches!(s.update_account("nobody", AccountPatch::default()).await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        s.account_by_id(a.id).await.unwrap().unwrap().daily_quota,
+        Some(9)
+    );
+    assert!(matches!(
+        s.update_account("nobody", AccountPatch::default()).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(s.list_accounts().await.unwrap().len(), 1);
 
     s.create_key(key("ak1", a.id)).await.unwrap();
-    assert!(matches!(s.create_key(key("ak1", a.id)).await, Err(StoreError::Conflict(_))));
-    assert_eq!(s.key("ak1").await.unwrap().unwrap().secret_sealed, vec![1, 2, 3]);
-    assert_eq!(s.key_by_partner_code("p-ak1").await.unwrap().unwrap().access_key, "ak1");
+    assert!(matches!(
+        s.create_key(key("ak1", a.id)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.key("ak1").await.unwrap().unwrap().secret_sealed,
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        s.key_by_partner_code("p-ak1")
+            .await
+            .unwrap()
+            .unwrap()
+            .access_key,
+        "ak1"
+    );
     assert!(s.revoke_key("ak1", NOW).await.unwrap());
     assert!(!s.revoke_key("nope", NOW).await.unwrap());
     assert_eq!(s.list_keys(a.id).await.unwrap()[0].revoked_at, Some(NOW));
@@ -101,19 +127,33 @@ async fn tokens_and_replay(s: Arc<dyn Store>) {
         expires_at: exp,
         created_at: NOW,
     };
-    let sig = |h: &str| UsedSignature { signature_hash: h.into(), expires_at: NOW + 1000 };
+    let sig = |h: &str| UsedSignature {
+        signature_hash: h.into(),
+        expires_at: NOW + 1000,
+    };
     s.issue_token(sig("s1"), tok("t1", NOW + 10)).await.unwrap();
-    assert!(matches!(s.issue_token(sig("s1"), tok("t2", NOW)).await, Err(StoreError::Replay)));
-    assert!(s.token_context("t2").await.unwrap().is_none(), "a replay leaves no token");
+    assert!(matches!(
+        s.issue_token(sig("s1"), tok("t2", NOW)).await,
+        Err(StoreError::Replay)
+    ));
+    assert!(
+        s.token_context("t2").await.unwrap().is_none(),
+        "a replay leaves no token"
+    );
     let ctx = s.token_context("t1").await.unwrap().unwrap();
-    assert_eq!((ctx.expires_at, ctx.key.access_key.as_str(), ctx.account.id), (NOW + 10, "ak", a.id));
+    assert_eq!(
+        (ctx.expires_at, ctx.key.access_key.as_str(), ctx.account.id),
+        (NOW + 10, "ak", a.id)
+    );
 
     // Many concurrent uses of one signature: exactly one wins.
     let mut tasks = Vec::new();
     for i in 0..16 {
         let s = s.clone();
         let t = tok(&format!("c{i}"), NOW);
-        tasks.push(tokio::spawn(async move { s.issue_token(sig("same"), t).await }));
+        tasks.push(tokio::spawn(
+            async move { s.issue_token(sig("same"), t).await },
+        ));
     }
     let mut wins = 0;
     for t in tasks {
@@ -136,7 +176,9 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
     for i in 0..12 {
         let s = s.clone();
         let new = session(&format!("s{i:02}"), a.id);
-        tasks.push(tokio::spawn(async move { s.create_session(new, Some(5)).await }));
+        tasks.push(tokio::spawn(
+            async move { s.create_session(new, Some(5)).await },
+        ));
     }
     let mut ok = 0;
     for t in tasks {
@@ -163,7 +205,11 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
     assert!(id.result.is_none());
     let sid = id.signature_id().to_owned();
     assert_eq!(
-        s.session_by_td_token(&format!("td-{sid}")).await.unwrap().unwrap().signature_id(),
+        s.session_by_td_token(&format!("td-{sid}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .signature_id(),
         sid
     );
     assert!(matches!(
@@ -171,8 +217,13 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
 
-    s.set_session_status(&sid, SessionStatus::Capturing).await.unwrap();
-    assert_eq!(s.session(&sid).await.unwrap().unwrap().status, SessionStatus::Capturing);
+    s.set_session_status(&sid, SessionStatus::Capturing)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.session(&sid).await.unwrap().unwrap().status,
+        SessionStatus::Capturing
+    );
     let result = SessionResult {
         result_code: "SUCCESS".into(),
         score: Some(77),
@@ -187,9 +238,14 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
         multi_device: true,
         use_slave_url: false,
     };
-    s.finish_session(&sid, SessionStatus::Passed, result.clone(), NOW + 5).await.unwrap();
+    s.finish_session(&sid, SessionStatus::Passed, result.clone(), NOW + 5)
+        .await
+        .unwrap();
     let done = s.session(&sid).await.unwrap().unwrap();
-    assert_eq!((done.status, done.finished_at), (SessionStatus::Passed, Some(NOW + 5)));
+    assert_eq!(
+        (done.status, done.finished_at),
+        (SessionStatus::Passed, Some(NOW + 5))
+    );
     assert_eq!(done.result.as_ref(), Some(&result));
 
     let keys = s.clear_session(&sid, NOW + 6).await.unwrap();
@@ -204,22 +260,42 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
     let cleared = s.session(&sid).await.unwrap().unwrap();
     assert_eq!(cleared.cleared_at, Some(NOW + 6));
     assert_eq!(cleared.new.user_id, None);
-    assert_eq!(cleared.result.as_ref().unwrap().score, Some(77), "verdict kept");
+    assert_eq!(
+        cleared.result.as_ref().unwrap().score,
+        Some(77),
+        "verdict kept"
+    );
     assert!(cleared.blob_keys().is_empty());
+    assert!(
+        matches!(
+            s.finish_session(&sid, SessionStatus::Passed, result, NOW)
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "a cleared session takes no new images"
+    );
     assert!(matches!(
-        s.finish_session(&sid, SessionStatus::Passed, result, NOW).await,
+        s.clear_session("none", NOW).await,
         Err(StoreError::NotFound(_))
-    ), "a cleared session takes no new images");
-    assert!(matches!(s.clear_session("none", NOW).await, Err(StoreError::NotFound(_))));
+    ));
 }
 
 async fn balance_and_ui(s: Arc<dyn Store>) {
     let a = s.create_account(account("acme"), NOW).await.unwrap();
     assert_eq!(s.debit_balance(a.id).await.unwrap(), Some(1));
     assert_eq!(s.debit_balance(a.id).await.unwrap(), Some(0));
-    assert!(matches!(s.debit_balance(a.id).await, Err(StoreError::InsufficientBalance)));
+    assert!(matches!(
+        s.debit_balance(a.id).await,
+        Err(StoreError::InsufficientBalance)
+    ));
     let free = s
-        .create_account(NewAccount { balance: None, ..account("free") }, NOW)
+        .create_account(
+            NewAccount {
+                balance: None,
+                ..account("free")
+            },
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(s.debit_balance(free.id).await.unwrap(), None);
@@ -227,7 +303,10 @@ async fn balance_and_ui(s: Arc<dyn Store>) {
     assert_eq!(s.ui_config(a.id).await.unwrap(), None);
     s.set_ui_config(a.id, "{\"a\":1}", NOW).await.unwrap();
     s.set_ui_config(a.id, "{\"a\":2}", NOW).await.unwrap();
-    assert_eq!(s.ui_config(a.id).await.unwrap().as_deref(), Some("{\"a\":2}"));
+    assert_eq!(
+        s.ui_config(a.id).await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
 }
 
 macro_rules! suite {
@@ -264,7 +343,12 @@ macro_rules! suite {
     };
 }
 
-suite!(accounts_and_keys, tokens_and_replay, sessions_quota_and_results, balance_and_ui);
+suite!(
+    accounts_and_keys,
+    tokens_and_replay,
+    sessions_quota_and_results,
+    balance_and_ui
+);
 
 /// Migrations run twice are a no-op, and data survives reopening (the SQLite file).
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use axum::extract::{RawQuery, State};
 use base64::Engine as _;
-use openliveness_store::{Facade, Session, UsedSignature, NewToken};
+use openliveness_store::{Facade, NewToken, Session, UsedSignature};
 use serde_json::{json, Value};
 
 use super::auth::{admit, constant_time_eq, Caller, DisabledAs};
@@ -89,7 +89,9 @@ pub async fn generate_token(
             },
         )
         .await?;
-    Ok(Envelope::ok(json!({ "token": token, "expiredTime": expires_at })))
+    Ok(Envelope::ok(
+        json!({ "token": token, "expiredTime": expires_at }),
+    ))
 }
 
 /// `POST /openapi/liveness/v2/h5/token`
@@ -98,8 +100,8 @@ pub async fn get_token(
     caller: Caller,
     body: JsonObject,
 ) -> Result<Envelope, ApiError> {
-    let return_url = sessions::parse_redirect(&body.required("returnUrl")?)
-        .ok_or(ApiError::InvalidReturnUrl)?;
+    let return_url =
+        sessions::parse_redirect(&body.required("returnUrl")?).ok_or(ApiError::InvalidReturnUrl)?;
     let failed_return_url = match body.text("failedReturnUrl")? {
         None => None,
         Some(s) => Some(sessions::parse_redirect(&s).ok_or(ApiError::InvalidFailedReturnUrl)?),
@@ -116,7 +118,10 @@ pub async fn get_token(
         Some(s) => ProductLevel::parse(&s).ok_or(ApiError::ParamInvalid)?,
     };
     let user_id = body.text("userId")?;
-    if user_id.as_ref().is_some_and(|u| u.chars().count() > MAX_USER_ID_LEN) {
+    if user_id
+        .as_ref()
+        .is_some_and(|u| u.chars().count() > MAX_USER_ID_LEN)
+    {
         return Err(ApiError::ParamInvalid);
     }
     let locale = parse_locale(body.text("locale")?)?;
@@ -225,8 +230,14 @@ const QUALITY: &[(&str, &str)] = &[
         "INVALID_FACE_DETECTED",
         "The face is too big,small,incomplete,please show your front-view face.",
     ),
-    ("FACE_OCCLUDED", "Face should not be occluded,please try again."),
-    ("FACE_QUALITY_TOO_POOR", "Face quality is too low,please try again."),
+    (
+        "FACE_OCCLUDED",
+        "Face should not be occluded,please try again.",
+    ),
+    (
+        "FACE_QUALITY_TOO_POOR",
+        "Face quality is too low,please try again.",
+    ),
 ];
 
 /// The session named by `signature_id` if it belongs to the caller's account. Another
@@ -294,7 +305,9 @@ async fn load_b64(state: &AppState, key: Option<&str>) -> Result<Option<String>,
         .get(key)
         .await
         .map_err(|e| ApiError::Internal(format!("blob {key}: {e}")))?;
-    Ok(Some(base64::engine::general_purpose::STANDARD.encode(bytes)))
+    Ok(Some(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
 }
 
 /// `POST /openapi/liveness/v1/h5/configureUI`
@@ -303,12 +316,11 @@ pub async fn configure_ui(
     caller: Caller,
     body: JsonObject,
 ) -> Result<Envelope, ApiError> {
-    let parsed = configure_ui::parse_ui_config(&Value::Object(body.0)).map_err(|e| {
-        ApiError::UiConfig {
+    let parsed =
+        configure_ui::parse_ui_config(&Value::Object(body.0)).map_err(|e| ApiError::UiConfig {
             constant: e.constant,
             message: e.message,
-        }
-    })?;
+        })?;
     if !parsed.ignored.is_empty() {
         tracing::info!(ignored = ?parsed.ignored, "configureUI: unknown keys ignored");
     }

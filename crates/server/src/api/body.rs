@@ -72,7 +72,10 @@ impl JsonObject {
     pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.text(name)? {
             None => Ok(None),
-            Some(s) => s.parse::<i64>().map(Some).map_err(|_| ApiError::ParamInvalid),
+            Some(s) => s
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::ParamInvalid),
         }
     }
 

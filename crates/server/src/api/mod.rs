@@ -31,7 +31,10 @@ pub fn router(state: AppState) -> Router {
             post(advance::generate_token),
         )
         .route("/openapi/liveness/v2/h5/token", post(advance::get_token))
-        .route("/openapi/liveness/v4/h5/get-result", post(advance::get_result))
+        .route(
+            "/openapi/liveness/v4/h5/get-result",
+            post(advance::get_result),
+        )
         .route(
             "/openapi/liveness/v1/h5/configureUI",
             post(advance::configure_ui),
@@ -50,7 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), request_context))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
         .with_state(state)
 }
 

@@ -66,7 +66,8 @@ pub fn parse_redirect(s: &str) -> Option<Url> {
         return None;
     }
     let url = Url::parse(s).ok()?;
-    let ok = matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
+    let ok =
+        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
     ok.then_some(url)
 }
 
@@ -81,7 +82,10 @@ pub fn domain_allowed(url: &Url, domains: &[String]) -> bool {
     let host = host.to_ascii_lowercase();
     domains.iter().any(|d| {
         let d = d.to_ascii_lowercase();
-        host == d || host.strip_suffix(d.as_str()).is_some_and(|p| p.ends_with('.'))
+        host == d
+            || host
+                .strip_suffix(d.as_str())
+                .is_some_and(|p| p.ends_with('.'))
     })
 }
 
@@ -133,7 +137,10 @@ pub async fn create(
         created_at: now,
         expires_at: now + SESSION_TTL_MS,
     };
-    state.store.create_session(session, account.daily_quota).await?;
+    state
+        .store
+        .create_session(session, account.daily_quota)
+        .await?;
     let url = format!(
         "{}/h5/liveness?signatureId={signature_id}&token={capability}",
         state.public_url
@@ -149,7 +156,14 @@ mod tests {
     fn redirects() {
         assert!(parse_redirect("https://www.example.com").is_some());
         assert!(parse_redirect("http://a.b/x?y=1").is_some());
-        for bad in ["", "www.example.com", "/relative", "javascript:alert(1)", "ftp://a.b", "https://"] {
+        for bad in [
+            "",
+            "www.example.com",
+            "/relative",
+            "javascript:alert(1)",
+            "ftp://a.b",
+            "https://",
+        ] {
             assert!(parse_redirect(bad).is_none(), "{bad}");
         }
         assert!(parse_redirect(&format!("https://a.b/{}", "x".repeat(3000))).is_none());
@@ -169,7 +183,9 @@ mod tests {
     #[test]
     fn iframe_flag() {
         let u = |s: &str| Url::parse(s).unwrap();
-        assert!(wants_iframe(&u("https://a.com/?id=1&isLivenessIframe=true")));
+        assert!(wants_iframe(&u(
+            "https://a.com/?id=1&isLivenessIframe=true"
+        )));
         assert!(!wants_iframe(&u("https://a.com/?isLivenessIframe=false")));
         assert!(!wants_iframe(&u("https://a.com/")));
     }

@@ -63,7 +63,11 @@ pub fn td_code(e: &ApiError) -> (StatusCode, u32, &'static str) {
         RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, 11300, "Rate limit exceeded"),
         QuotaExceeded => (ok, 11301, "Daily quota exceeded"),
         InsufficientBalance => (ok, 11302, "Insufficient balance"),
-        RetryLater { .. } => (StatusCode::SERVICE_UNAVAILABLE, 11303, "Service busy, retry later"),
+        RetryLater { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            11303,
+            "Service busy, retry later",
+        ),
         Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 11350, "Internal error"),
     }
 }
@@ -202,11 +206,17 @@ pub async fn result(
     if session.cleared_at.is_some() {
         return Err(ApiError::ResultNotFound.into());
     }
-    let Some(r) = session.result.as_ref().filter(|_| session.status.is_finished()) else {
+    let Some(r) = session
+        .result
+        .as_ref()
+        .filter(|_| session.status.is_finished())
+    else {
         return Err(ApiError::LivenessNoResult.into());
     };
     let data = result_data(&state, &session, account.video_enabled).await?;
-    let passed = r.result_code == "SUCCESS" && r.score.is_some_and(|s| s >= i64::from(account.pass_threshold));
+    let passed = r.result_code == "SUCCESS"
+        && r.score
+            .is_some_and(|s| s >= i64::from(account.pass_threshold));
     if r.result_code == "SUCCESS" {
         state.store.debit_balance(account.id).await?;
     }
@@ -242,7 +252,14 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 #[cfg(test)]

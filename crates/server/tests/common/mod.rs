@@ -68,7 +68,9 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.path().to_path_buf(),
-        master_key: Some(openliveness_server::config::Secret::new(Sealer::generate_hex())),
+        master_key: Some(openliveness_server::config::Secret::new(
+            Sealer::generate_hex(),
+        )),
         ..Config::default()
     };
     let mut schema = None;
@@ -88,7 +90,9 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
         schema = Some((pg, name));
     }
     tweak(&mut config);
-    let app = Application::build(config).await.expect("application builds");
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
     let base = format!("http://{}", app.local_addr().unwrap());
     let store = app.store();
     let blobs = app.blobs().clone();
@@ -138,7 +142,9 @@ impl TestApp {
 
     pub async fn create_account(&self, new: NewAccount) -> KeyCredentials {
         let name = new.name.clone();
-        admin::create_account(self.store.as_ref(), new).await.unwrap();
+        admin::create_account(self.store.as_ref(), new)
+            .await
+            .unwrap();
         admin::create_key(self.store.as_ref(), &self.sealer, &name)
             .await
             .unwrap()

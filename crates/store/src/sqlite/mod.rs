@@ -124,7 +124,11 @@ fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 params![m.version, m.name, now_ms()],
             )?;
-            tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                "applied SQLite migration"
+            );
         }
         tx.commit()?;
     }
@@ -142,7 +146,11 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-fn load_account_by(conn: &Connection, clause: &str, arg: &dyn rusqlite::ToSql) -> Result<Option<Account>> {
+fn load_account_by(
+    conn: &Connection,
+    clause: &str,
+    arg: &dyn rusqlite::ToSql,
+) -> Result<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a WHERE {clause}");
     Ok(conn.query_row(&sql, [arg], rows::account).optional()?)
 }
@@ -156,7 +164,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 
     async fn create_account(&self, new: NewAccount, now_ms: i64) -> Result<Account> {
@@ -182,7 +191,9 @@ impl Store for SqliteStore {
                     ],
                 );
                 match res {
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("account")),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict("account"))
+                    }
                     other => other?,
                 };
                 load_account_by(c, "a.id = ?1", &c.last_insert_rowid())?
@@ -225,11 +236,13 @@ impl Store for SqliteStore {
 
     async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
         let name = name.to_owned();
-        self.read(move |c| load_account_by(c, "a.name = ?1", &name)).await
+        self.read(move |c| load_account_by(c, "a.name = ?1", &name))
+            .await
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
-        self.read(move |c| load_account_by(c, "a.id = ?1", &id)).await
+        self.read(move |c| load_account_by(c, "a.id = ?1", &id))
+            .await
     }
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
@@ -515,8 +528,9 @@ impl Store for SqliteStore {
 
     async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
         self.read(move |c| {
-            let mut stmt =
-                c.prepare("SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT ?1")?;
+            let mut stmt = c.prepare(
+                "SELECT blob_key FROM pending_blob_deletions ORDER BY blob_key LIMIT ?1",
+            )?;
             let rows = stmt.query_map([limit], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
         })
@@ -528,7 +542,10 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 for key in &keys {
-                    c.execute("DELETE FROM pending_blob_deletions WHERE blob_key = ?1", [key])?;
+                    c.execute(
+                        "DELETE FROM pending_blob_deletions WHERE blob_key = ?1",
+                        [key],
+                    )?;
                 }
                 Ok(())
             })
@@ -539,9 +556,11 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 let balance: Option<Option<i64>> = c
-                    .query_row("SELECT balance FROM accounts WHERE id = ?1", [account_id], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        "SELECT balance FROM accounts WHERE id = ?1",
+                        [account_id],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 match balance {
                     None => Err(StoreError::NotFound("account")),
@@ -603,7 +622,10 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
         self.writer
             .write(move |c| {
-                let a = c.execute("DELETE FROM used_signatures WHERE expires_at < ?1", [now_ms])?;
+                let a = c.execute(
+                    "DELETE FROM used_signatures WHERE expires_at < ?1",
+                    [now_ms],
+                )?;
                 let b = c.execute("DELETE FROM access_tokens WHERE expires_at < ?1", [now_ms])?;
                 Ok((a + b) as u64)
             })

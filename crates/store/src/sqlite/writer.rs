@@ -116,13 +116,11 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
-fn run_batch(
-    conn: &mut Connection,
-    batch: &mut [Box<dyn Job>],
-) -> std::result::Result<(), String> {
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job").map_err(|e| e.to_string())?;
+        tx.execute_batch("SAVEPOINT job")
+            .map_err(|e| e.to_string())?;
         if job.run(&tx) {
             tx.execute_batch("RELEASE job").map_err(|e| e.to_string())?;
         } else {
