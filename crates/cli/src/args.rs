@@ -35,7 +35,7 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCmd),
-    /// Delete expired access tokens and signature records now.
+    /// Clear sessions past their account's retention period, delete expired tokens (serve does this every 10 minutes).
     Purge(Shared),
     /// Print the version.
     Version,

@@ -97,10 +97,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge(shared) => {
             let config = load_config(&shared, Overrides::default())?;
             init_logging("warn", config.log_format);
-            let (store, _) = open_backend(&config).await?;
+            let (store, sealer) = open_backend(&config).await?;
+            let blobs = openliveness_store::BlobStore::new(config.data_dir.join("blobs"), sealer)?;
             let now = openliveness_server::state::now_ms();
-            let rows = store.purge_expired(now).await?;
-            print_json(&serde_json::json!({ "expiredRecordsPurged": rows }))
+            let report = openliveness_server::jobs::purge(store.as_ref(), &blobs, now).await?;
+            print_json(&report)
         }
         Command::Version => {
             println!("openliveness {}", env!("CARGO_PKG_VERSION"));

@@ -162,8 +162,9 @@ pub async fn revoke_key(store: &dyn Store, access_key: &str) -> Result<(), Admin
     }
 }
 
-/// The master key: from configuration, or — for the single-machine SQLite setup only —
-/// from `master.key` in the data directory, generated on first use with a warning.
+/// The master key: from configuration, or from `master.key` in the data directory,
+/// generated on first use with a warning (a stronger one with PostgreSQL, where replicas
+/// must share the key).
 /// Returns the sealer and a warning for the log when the file was generated.
 pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminError> {
     if let Some(k) = &config.master_key {
@@ -171,17 +172,10 @@ pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminErro
             .map(|s| (s, None))
             .map_err(|e| AdminError::MasterKey(format!("OPENLIVENESS_MASTER_KEY: {e}")));
     }
-    if config
+    let shared_db = config
         .database_url
         .as_deref()
-        .is_some_and(|u| u.starts_with("postgres"))
-    {
-        return Err(AdminError::MasterKey(
-            "set OPENLIVENESS_MASTER_KEY (64 hex characters, the same on every replica) \
-             when DATABASE_URL points at PostgreSQL"
-                .into(),
-        ));
-    }
+        .is_some_and(|u| u.starts_with("postgres"));
     let path = config.data_dir.join("master.key");
     match std::fs::read_to_string(&path) {
         Ok(text) => Sealer::from_hex(&text)
@@ -193,14 +187,18 @@ pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminErro
                 .map_err(|e| AdminError::MasterKey(format!("{}: {e}", path.display())))?;
             let sealer =
                 Sealer::from_hex(&hex).map_err(|e| AdminError::MasterKey(e.to_string()))?;
-            Ok((
-                sealer,
-                Some(format!(
-                    "generated a master key in {}; for production set OPENLIVENESS_MASTER_KEY \
-                     and keep it out of the data directory",
-                    path.display()
-                )),
-            ))
+            let mut warning = format!(
+                "generated a master key in {}; for production set OPENLIVENESS_MASTER_KEY \
+                 and keep it out of the data directory",
+                path.display()
+            );
+            if shared_db {
+                warning.push_str(
+                    "; with PostgreSQL every replica and every `openliveness key create` must \
+                     use the same key, so set OPENLIVENESS_MASTER_KEY",
+                );
+            }
+            Ok((sealer, Some(warning)))
         }
         Err(e) => Err(AdminError::MasterKey(format!("{}: {e}", path.display()))),
     }

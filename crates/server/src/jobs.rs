@@ -1,31 +1,36 @@
-//! Background work: deleting blobs queued by clear-data, and purging expired tokens and
-//! signature records. Blob deletions are queued in the store in the same transaction that
-//! clears the session, so work interrupted by a crash is picked up at the next start.
+//! Background work: deleting blobs queued by clear-data, clearing sessions past their
+//! account's retention period, and purging expired tokens and signature records.
+//!
+//! Blob deletions are queued in the store in the same transaction that clears the session,
+//! so work interrupted by a crash is picked up at the next start.
 
 use std::time::Duration;
+
+use openliveness_store::{BlobStore, Store};
 
 use crate::state::{now_ms, AppState};
 
 /// Deletes `keys` now and confirms them; anything that fails stays queued for the sweeper.
-pub async fn delete_blobs(state: &AppState, keys: Vec<String>) {
+pub async fn delete_blobs(store: &dyn Store, blobs: &BlobStore, keys: Vec<String>) {
     let mut done = Vec::with_capacity(keys.len());
     for key in keys {
-        match state.blobs.delete(&key).await {
+        match blobs.delete(&key).await {
             Ok(()) => done.push(key),
             Err(e) => tracing::warn!(blob = %key, error = %e, "blob deletion deferred"),
         }
     }
     if !done.is_empty() {
-        if let Err(e) = state.store.confirm_blob_deletions(&done).await {
+        if let Err(e) = store.confirm_blob_deletions(&done).await {
             tracing::warn!(error = %e, "could not confirm blob deletions; they will be retried");
         }
     }
 }
 
 /// Finishes queued blob deletions left by an earlier run.
-pub async fn sweep_blob_deletions(state: &AppState) {
+pub async fn sweep_blob_deletions(store: &dyn Store, blobs: &BlobStore) {
+    const BATCH: u32 = 500;
     loop {
-        let keys = match state.store.pending_blob_deletions(500).await {
+        let keys = match store.pending_blob_deletions(BATCH).await {
             Ok(k) if !k.is_empty() => k,
             Ok(_) => return,
             Err(e) => {
@@ -34,11 +39,42 @@ pub async fn sweep_blob_deletions(state: &AppState) {
             }
         };
         let n = keys.len();
-        delete_blobs(state, keys).await;
-        if n < 500 {
+        delete_blobs(store, blobs, keys).await;
+        if n < BATCH as usize {
             return;
         }
     }
+}
+
+/// What one maintenance pass did.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeReport {
+    pub sessions_cleared: u64,
+    pub expired_records_purged: u64,
+}
+
+/// One maintenance pass: retention, expired credentials, leftover blob deletions.
+pub async fn purge(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    now: i64,
+) -> openliveness_store::Result<PurgeReport> {
+    let mut report = PurgeReport::default();
+    loop {
+        let due = store.sessions_past_retention(now, 200).await?;
+        if due.is_empty() {
+            break;
+        }
+        for id in &due {
+            let keys = store.clear_session(id, now).await?;
+            delete_blobs(store, blobs, keys).await;
+            report.sessions_cleared += 1;
+        }
+    }
+    report.expired_records_purged = store.purge_expired(now).await?;
+    sweep_blob_deletions(store, blobs).await;
+    Ok(report)
 }
 
 /// Runs the periodic maintenance until the process ends.
@@ -46,11 +82,16 @@ pub async fn run_maintenance(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        sweep_blob_deletions(&state).await;
-        match state.store.purge_expired(now_ms()).await {
-            Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired tokens and signatures"),
+        match purge(state.store.as_ref(), &state.blobs, now_ms()).await {
+            Ok(r) if r.sessions_cleared + r.expired_records_purged > 0 => {
+                tracing::info!(
+                    sessions_cleared = r.sessions_cleared,
+                    expired_records = r.expired_records_purged,
+                    "maintenance purge"
+                )
+            }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "purge of expired records failed"),
+            Err(e) => tracing::warn!(error = %e, "maintenance purge failed"),
         }
     }
 }

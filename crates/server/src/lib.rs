@@ -120,7 +120,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        jobs::sweep_blob_deletions(&self.state).await;
+        jobs::sweep_blob_deletions(self.state.store.as_ref(), &self.state.blobs).await;
         tokio::spawn(jobs::run_maintenance(self.state.clone()));
         let app = api::router(self.state);
         axum::serve(self.listener, app)

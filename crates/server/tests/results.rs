@@ -300,3 +300,38 @@ async fn configure_ui(app: &TestApp) {
     assert_eq!(stored["mobileResultPage"]["successDesc"], "Berhasil");
 }
 both_backends!(configure_ui_case, configure_ui);
+
+async fn retention_purge(app: &TestApp) {
+    let creds = app
+        .create_account(NewAccount { retention_days: 7, ..account("acme") })
+        .await;
+    let keep = app.create_account(NewAccount { retention_days: 30, ..account("keeper") }).await;
+    let t = app.token(&creds).await;
+    let t2 = app.token(&keep).await;
+    let (sid, _) = app.session(&t).await;
+    let (kept, _) = app.session(&t2).await;
+    let blobs = finish(app, &sid, "SUCCESS", Some(90)).await;
+    finish(app, &kept, "SUCCESS", Some(90)).await;
+    // Six days on nothing is due; eight days on the 7-day account's session is cleared.
+    let day = 86_400_000;
+    let r = openliveness_server::jobs::purge(app.store.as_ref(), &app.blobs, now_ms() + 6 * day)
+        .await
+        .unwrap();
+    assert_eq!(r.sessions_cleared, 0);
+    assert!(r.expired_records_purged >= 2, "tokens and signatures expired by then");
+    let r = openliveness_server::jobs::purge(app.store.as_ref(), &app.blobs, now_ms() + 8 * day)
+        .await
+        .unwrap();
+    assert_eq!(r.sessions_cleared, 1);
+    // The first pass purged the (by then expired) access tokens: fetch fresh ones.
+    let (t, t2) = (app.token(&creds).await, app.token(&keep).await);
+    app.get_result(&t, &sid).await.expect(
+        "RESULT_NOT_FOUND",
+        "The requested resource was not found or has been deleted",
+    );
+    for key in &blobs {
+        assert!(app.blobs.get(key).await.is_err());
+    }
+    app.get_result(&t2, &kept).await.expect("SUCCESS", "OK");
+}
+both_backends!(retention_purge_case, retention_purge);

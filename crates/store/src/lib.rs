@@ -136,6 +136,10 @@ pub trait Store: Send + Sync + 'static {
     async fn set_ui_config(&self, account_id: i64, json: &str, now_ms: i64) -> Result<()>;
     async fn ui_config(&self, account_id: i64) -> Result<Option<String>>;
 
+    /// Sessions whose account's retention period has passed and whose personal data is still
+    /// there; the caller clears them with [`Store::clear_session`].
+    async fn sessions_past_retention(&self, now_ms: i64, limit: u32) -> Result<Vec<String>>;
+
     /// Deletes expired tokens and signature records. Returns how many rows went.
     async fn purge_expired(&self, now_ms: i64) -> Result<u64>;
 }

@@ -668,6 +668,21 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn sessions_past_retention(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT s.signature_id FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.cleared_at IS NULL AND s.created_at < $1 - a.retention_days * 86400000
+             ORDER BY s.created_at LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("signature_id").map_err(Into::into))
+            .collect()
+    }
+
     async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
         let a = sqlx::query("DELETE FROM used_signatures WHERE expires_at < $1")
             .bind(now_ms)

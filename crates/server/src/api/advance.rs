@@ -348,6 +348,6 @@ pub async fn clear_data(
         .await?
         .ok_or(ApiError::ParamIllegal)?;
     let keys = state.store.clear_session(&signature_id, now_ms()).await?;
-    crate::jobs::delete_blobs(&state, keys).await;
+    crate::jobs::delete_blobs(state.store.as_ref(), &state.blobs, keys).await;
     Ok(Envelope::ok(Value::Null))
 }

@@ -619,6 +619,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn sessions_past_retention(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT s.signature_id FROM sessions s JOIN accounts a ON a.id = s.account_id
+                 WHERE s.cleared_at IS NULL AND s.created_at < ?1 - a.retention_days * 86400000
+                 ORDER BY s.created_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms, limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+
     async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
         self.writer
             .write(move |c| {
