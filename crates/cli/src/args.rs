@@ -109,6 +109,7 @@ impl AccountCmd {
 
 #[derive(Debug, Args)]
 pub struct CreateAccount {
+    /// Account name: 1–64 letters, digits, '-', '_' or '.'
     pub name: String,
     /// Regions the account may create sessions for, ISO 3166-1 alpha-3, comma-separated
     #[arg(long, value_name = "IDN,SGP")]
@@ -143,6 +144,7 @@ pub struct CreateAccount {
 
 #[derive(Debug, Args)]
 pub struct UpdateAccount {
+    /// Account name
     pub name: String,
     #[arg(long, value_name = "IDN,SGP")]
     pub regions: Option<String>,
