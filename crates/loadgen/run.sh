@@ -8,7 +8,9 @@
 # Only loopback is loaded; every run is bounded; both servers are stopped on exit.
 #
 # Knobs (environment): CONNECTIONS (64), DURATION (10 s), WARMUP (2 s), KEYS (64),
-# LOG_LEVELS ("warn info"), CLIENT_THREADS (default: number of CPUs).
+# LOG_LEVELS ("warn info"), CLIENT_THREADS (default: number of CPUs), QUIET_WAIT (60 s:
+# how long to wait, before each load, for the machine to be idle; it is only waited for,
+# never forced, and the table's "other CPU s" column shows what else ran meanwhile).
 set -euo pipefail
 
 CONNECTIONS=${CONNECTIONS:-64}
@@ -17,6 +19,7 @@ WARMUP=${WARMUP:-2}
 KEYS=${KEYS:-64}
 LOG_LEVELS=${LOG_LEVELS:-"warn info"}
 CLIENT_THREADS=${CLIENT_THREADS:-}
+QUIET_WAIT=${QUIET_WAIT:-60}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -70,6 +73,22 @@ wait_healthy() {
     return 1
 }
 
+# wait_quiet: waits up to QUIET_WAIT s for 2 s in which the CPUs are under 10% busy.
+wait_quiet() {
+    local deadline=$((SECONDS + QUIET_WAIT)) b1 i1 b2 i2 pct
+    while :; do
+        read -r b1 i1 < <(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+        sleep 2
+        read -r b2 i2 < <(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+        pct=$((100 * (b2 - b1) / ((b2 - b1) + (i2 - i1) + 1)))
+        [ "$pct" -lt 10 ] && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "warning: the machine is still ${pct}% busy with other work; figures will be off" >&2
+            return 0
+        fi
+    done
+}
+
 RESULTS="$WORK/results.jsonl"
 LOADGEN=("$BIN/loadgen" --connections "$CONNECTIONS" --duration-secs "$DURATION"
     --warmup-secs "$WARMUP" --json-out "$RESULTS")
@@ -86,6 +105,7 @@ for _ in $(seq 1 100); do
 done
 BARE_URL="http://127.0.0.1:$(head -n1 "$WORK/bare.out")"
 wait_healthy "$BARE_URL" "$BARE_PID"
+wait_quiet
 "${LOADGEN[@]}" --scenario bare --url "$BARE_URL" --server-pid "$BARE_PID" --label "bare axum"
 stop "$BARE_PID"
 BARE_PID=""
@@ -111,6 +131,7 @@ for level in $LOG_LEVELS; do
     SERVER_PID=$!
     wait_healthy "$URL" "$SERVER_PID"
     for scenario in generate-token get-token; do
+        wait_quiet
         "${LOADGEN[@]}" --scenario "$scenario" --url "$URL" --keys "$WORK/keys-$level.json" \
             --server-pid "$SERVER_PID" --label "$scenario (log $level)"
     done

@@ -1,0 +1,256 @@
+//! Every threshold and weight of the verdict, in one struct with documented
+//! defaults. docs/liveness.md explains each one; keep the two in step.
+//!
+//! Invariants: defaults are a starting point, not calibrated on real attacks
+//! (see docs/liveness.md, "What is not known"); a weight is the most points
+//! its signal can take off the score; times are milliseconds, angles degrees.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Policy {
+    /// Score needed to pass; per account. Default 50.
+    pub pass_threshold: u8,
+
+    // --- faces and quality ---
+    /// Frames with exactly one face needed at all. Default 5.
+    pub min_face_frames: usize,
+    /// Share of challenge frames allowed without a usable face. Default 0.3.
+    pub max_faceless_fraction: f32,
+    /// Challenge frames with 2+ faces that make "a second face". Default 2.
+    pub second_face_min_frames: usize,
+    /// Median face size below this is too far away. Default 0.12.
+    pub min_face_size: f32,
+    /// Median centre offset above this is off-frame. Default 0.8.
+    pub max_centre_offset: f32,
+    /// Median Laplacian variance below this is too blurred. Default 4.0.
+    pub min_sharpness: f32,
+    /// Median face brightness allowed range. Defaults 0.12 and 0.95.
+    pub min_brightness: f32,
+    pub max_brightness: f32,
+    /// Share of face frames without eyes or mouth measured. Default 0.5.
+    pub max_occluded_fraction: f32,
+
+    // --- baseline and actions ---
+    /// Positioning frames needed for the baseline; fewer and the baseline is
+    /// the median of all frames. Default 3.
+    pub min_baseline_frames: usize,
+    /// Blink: eye openness at or below this share of the baseline. Default 0.5.
+    pub blink_closed_ratio: f32,
+    /// Blink: recovered at or above this share of the baseline. Default 0.8.
+    pub blink_open_ratio: f32,
+    /// Open mouth: openness above baseline by this much. Default 0.2.
+    pub mouth_open_delta: f32,
+    /// Open mouth: back at rest below baseline plus this. Default 0.08.
+    pub mouth_rest_delta: f32,
+    /// Turns: yaw change from the baseline. Default 15°.
+    pub turn_yaw_deg: f32,
+    /// Nod: pitch change (either way) from the baseline. Default 10°.
+    pub nod_pitch_deg: f32,
+    /// "Back" means within this share of the threshold. Default 0.5.
+    pub return_fraction: f32,
+    /// Move closer: face size over baseline. Default 1.3.
+    pub closer_scale: f32,
+    /// An onset this much before the reveal still counts (timestamp
+    /// granularity). Default 100 ms.
+    pub reveal_slack_ms: i64,
+    /// An onset this much after the window closes still counts (latency of
+    /// the next reveal). Default 600 ms.
+    pub window_grace_ms: i64,
+    /// A turn, nod or blink may come back this long after the window. Default 1500 ms.
+    pub return_grace_ms: i64,
+    /// A requested action (not a blink) starting this long before its reveal
+    /// is an answer to a question not yet asked: injection. Default 1500 ms.
+    pub anticipation_lookback_ms: i64,
+    /// Points off per step not seen in its window. Default 55.
+    pub missing_step_penalty: u8,
+    /// Cap on the action deductions, so a partial answer is a plain
+    /// failure and only "nothing answered" reaches 0. Default 70.
+    pub max_action_penalty: u8,
+    /// Static picture: every range below these over the challenge. Defaults
+    /// 1.0°, 0.02 (eye ratio), 0.02 (relative size), 0.02 (mouth).
+    pub static_pose_range_deg: f32,
+    pub static_eye_range: f32,
+    pub static_size_range: f32,
+    pub static_mouth_range: f32,
+
+    // --- stream timing ---
+    /// Challenge-phase frames declared captured this long before the
+    /// challenge existed. Default 250 ms.
+    pub pre_challenge_slack_ms: i64,
+    /// More pre-challenge frames than this is injection. Default 2.
+    pub max_pre_challenge_frames: usize,
+    /// |median(arrival − capture)| above this: not this session's clock. Default 60 000 ms.
+    pub max_clock_offset_ms: i64,
+    /// A frame's lag beyond the median lag by more than this is "skewed". Default 1500 ms.
+    pub clock_tolerance_ms: i64,
+    /// Share of skewed frames that is injection. Default 0.1.
+    pub max_skewed_fraction: f32,
+    /// |capture clock rate / arrival clock rate − 1| above this. Default 0.1.
+    pub max_clock_rate_error: f32,
+    /// The rate is judged only over at least this much capture time. Default 3000 ms.
+    pub min_rate_span_ms: i64,
+    /// Arrivals closer than this are one burst. Default 8 ms.
+    pub burst_gap_ms: i64,
+    /// A burst of this many frames is injection. Default 10.
+    pub burst_attack_frames: usize,
+    /// Points off for a smaller burst (3+ frames). Default 5.
+    pub burst_penalty: u8,
+    /// An arrival gap longer than this is a gap. Default 1500 ms.
+    pub max_gap_ms: i64,
+    /// Points off per gap, and their cap. Defaults 5 and 15.
+    pub gap_penalty: u8,
+    pub max_gap_penalty: u8,
+    /// Share of frames repeating the previous frame's bytes that is
+    /// injection (a frozen feed); fewer repeats cost `stall_penalty`. Defaults 0.2, 5.
+    pub max_stall_fraction: f32,
+    pub stall_penalty: u8,
+
+    // --- identity ---
+    /// Similarity to the reference below this is another person. Default 0.7.
+    pub same_person_attack_below: f32,
+    /// Similarity at or above this costs nothing. Default 0.8.
+    pub same_person_ok: f32,
+    /// Frame samples below `same_person_attack_below` that make a swap. Default 2.
+    pub swap_min_samples: usize,
+    /// Most points off in the band between the two. Default 15.
+    pub identity_weight: u8,
+    /// Points off when fewer than two embeddings exist. Default 30.
+    pub identity_unmeasured_penalty: u8,
+
+    // --- 3-D geometry ---
+    /// Near still's face size over the far still's, at least. Default 1.3.
+    pub min_far_near_scale: f32,
+    /// Depth gain (ratio growth per unit of scale growth) below this is a
+    /// flat picture. Default 0.04.
+    pub flat_gain_max: f32,
+    /// Depth gain at or above this costs nothing. Default 0.09.
+    pub depth_gain_ok: f32,
+    /// Most points off between the two. Default 20.
+    pub depth_weight: u8,
+    /// Points off when the stills cannot be compared. Default 55.
+    pub missing_still_penalty: u8,
+    /// Points off when the stills lack the ratios. Default 30.
+    pub depth_unmeasured_penalty: u8,
+    /// Parallax is judged on frames turned at least this far. Default 12°.
+    pub parallax_min_yaw_deg: f32,
+    /// Median nose-offset change per sin(yaw change) below this: flat. Default 0.1.
+    pub flat_parallax_max: f32,
+    /// At or above this costs nothing. Default 0.3.
+    pub parallax_ok: f32,
+    pub parallax_weight: u8,
+    /// A still is matched to the nearest frame within this time. Default 700 ms.
+    pub still_match_ms: i64,
+    /// A matched frame's face size may differ from the still's by this share. Default 0.35.
+    pub still_size_tolerance: f32,
+    /// Points off for a still no frame corroborates. Default 10.
+    pub uncorroborated_still_penalty: u8,
+
+    // --- passive models (weak) ---
+    /// Anti-spoof probability: full deduction at or below `low`, none at or
+    /// above `high`, linear between. Defaults 0.3, 0.7, weight 8.
+    pub anti_spoof_low: f32,
+    pub anti_spoof_high: f32,
+    pub anti_spoof_weight: u8,
+    /// Replay model, same shape. Defaults 0.5, 0.9, weight 7.
+    pub replay_low: f32,
+    pub replay_high: f32,
+    pub replay_weight: u8,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            pass_threshold: 50,
+            min_face_frames: 5,
+            max_faceless_fraction: 0.3,
+            second_face_min_frames: 2,
+            min_face_size: 0.12,
+            max_centre_offset: 0.8,
+            min_sharpness: 4.0,
+            min_brightness: 0.12,
+            max_brightness: 0.95,
+            max_occluded_fraction: 0.5,
+            min_baseline_frames: 3,
+            blink_closed_ratio: 0.5,
+            blink_open_ratio: 0.8,
+            mouth_open_delta: 0.2,
+            mouth_rest_delta: 0.08,
+            turn_yaw_deg: 15.0,
+            nod_pitch_deg: 10.0,
+            return_fraction: 0.5,
+            closer_scale: 1.3,
+            reveal_slack_ms: 100,
+            window_grace_ms: 600,
+            return_grace_ms: 1_500,
+            anticipation_lookback_ms: 1_500,
+            missing_step_penalty: 55,
+            max_action_penalty: 70,
+            static_pose_range_deg: 1.0,
+            static_eye_range: 0.02,
+            static_size_range: 0.02,
+            static_mouth_range: 0.02,
+            pre_challenge_slack_ms: 250,
+            max_pre_challenge_frames: 2,
+            max_clock_offset_ms: 60_000,
+            clock_tolerance_ms: 1_500,
+            max_skewed_fraction: 0.1,
+            max_clock_rate_error: 0.1,
+            min_rate_span_ms: 3_000,
+            burst_gap_ms: 8,
+            burst_attack_frames: 10,
+            burst_penalty: 5,
+            max_gap_ms: 1_500,
+            gap_penalty: 5,
+            max_gap_penalty: 15,
+            max_stall_fraction: 0.2,
+            stall_penalty: 5,
+            same_person_attack_below: 0.7,
+            same_person_ok: 0.8,
+            swap_min_samples: 2,
+            identity_weight: 15,
+            identity_unmeasured_penalty: 30,
+            min_far_near_scale: 1.3,
+            flat_gain_max: 0.04,
+            depth_gain_ok: 0.09,
+            depth_weight: 20,
+            missing_still_penalty: 55,
+            depth_unmeasured_penalty: 30,
+            parallax_min_yaw_deg: 12.0,
+            flat_parallax_max: 0.1,
+            parallax_ok: 0.3,
+            parallax_weight: 10,
+            still_match_ms: 700,
+            still_size_tolerance: 0.35,
+            uncorroborated_still_penalty: 10,
+            anti_spoof_low: 0.3,
+            anti_spoof_high: 0.7,
+            anti_spoof_weight: 8,
+            replay_low: 0.5,
+            replay_high: 0.9,
+            replay_weight: 7,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_keys_take_their_defaults() {
+        let p: Policy = serde_json::from_str(r#"{"pass_threshold": 70}"#).unwrap();
+        assert_eq!(p.pass_threshold, 70);
+        assert_eq!(p.turn_yaw_deg, Policy::default().turn_yaw_deg);
+    }
+
+    #[test]
+    fn one_missing_step_always_fails_and_only_silence_reaches_zero() {
+        let p = Policy::default();
+        assert!(100 - p.missing_step_penalty < p.pass_threshold);
+        assert!(p.max_action_penalty < 100);
+        // Weak models together cannot fail a session on their own.
+        assert!(p.anti_spoof_weight + p.replay_weight < 100 - p.pass_threshold);
+    }
+}

@@ -1,0 +1,224 @@
+//! The verdict: runs every check over one try's frames and stills and turns
+//! their reports into a score, an attack type or a face-quality outcome.
+//!
+//! Invariants:
+//! - score = 100 − Σ deductions, clamped to 0..=100, unless an attack or a
+//!   quality outcome is judged (then 0); the signals list says why;
+//! - `attack_type` is set exactly when the score is 0 and no quality outcome
+//!   applies (the vendor contract: "set when score is 0"); a deduction-only
+//!   score of 0 is "unsure";
+//! - precedence: injection > presentation > quality outcome > unsure > score,
+//!   because evidence that the stream was forged makes every other reading
+//!   of it meaningless;
+//! - `passed` only with no attack, no quality outcome and score ≥ threshold.
+
+use serde::{Deserialize, Serialize};
+
+use crate::challenge::Challenge;
+use crate::checks::{actions, faces, geometry, timing, Baseline, Stream};
+use crate::policy::Policy;
+use crate::signals::{FrameObs, StillObs};
+
+/// The vendor's `attackType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttackType {
+    /// Something was shown to the camera: a picture, a screen, a second face.
+    Presentation = 1,
+    /// The stream did not come live from a camera: replay, forged timing,
+    /// duplicated frames, a face swapped in.
+    Injection = 2,
+    /// Nothing was answered, but no forgery was proven.
+    Unsure = 3,
+}
+
+impl AttackType {
+    /// The vendor's numeric code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Face-quality outcomes (the vendor's deprecated codes, reported with a
+/// null score).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QualityOutcome {
+    NoFace,
+    TooManyFaces,
+    InvalidFace,
+    Occluded,
+    PoorQuality,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SignalOutcome {
+    /// Measured and consistent with a live subject; nothing deducted.
+    Ok,
+    /// Measured and doubtful; `deduction` points off.
+    Deducted,
+    /// Could not be measured; `deduction` says what that cost.
+    NotMeasured,
+    /// Evidence of an attack of this type: the score is 0.
+    Attack(AttackType),
+    /// The face could not be judged.
+    Quality(QualityOutcome),
+}
+
+/// One line of the explanation behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalReport {
+    /// Dotted name, e.g. `timing.burst`, `action.1.turn_left`.
+    pub name: String,
+    /// The measured quantity (unit in the explanation); `None` if unmeasured.
+    pub value: Option<f32>,
+    /// Most points this signal can take off (100 for attack signals).
+    pub weight: u8,
+    /// Points it took off this time.
+    pub deduction: u8,
+    pub outcome: SignalOutcome,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// 0..=100; meaningless (0) when `quality` is set.
+    pub score: u8,
+    /// The threshold the score was held against.
+    pub threshold: u8,
+    pub passed: bool,
+    pub attack_type: Option<AttackType>,
+    pub quality: Option<QualityOutcome>,
+    pub signals: Vec<SignalReport>,
+}
+
+/// Judges one try. `frames` are every frame of the try, positioning
+/// included, ideally in arrival order; `far`/`near` are the stills.
+pub fn decide(
+    challenge: &Challenge,
+    frames: &[FrameObs],
+    far: Option<&StillObs>,
+    near: Option<&StillObs>,
+    policy: &Policy,
+) -> Verdict {
+    let stream = Stream::new(challenge, frames, policy);
+    let baseline = Baseline::new(&stream, policy);
+    let mut signals = timing::check(&stream, near, policy);
+    signals.extend(faces::check(&stream, far, near, policy));
+    signals.extend(actions::check(challenge, &stream, &baseline, policy));
+    signals.extend(geometry::check(&stream, &baseline, far, near, policy));
+    assemble(signals, policy)
+}
+
+fn assemble(signals: Vec<SignalReport>, policy: &Policy) -> Verdict {
+    let has = |kind: AttackType| {
+        signals
+            .iter()
+            .any(|s| s.outcome == SignalOutcome::Attack(kind))
+    };
+    let quality = signals.iter().find_map(|s| match s.outcome {
+        SignalOutcome::Quality(q) => Some(q),
+        _ => None,
+    });
+    let deductions: u32 = signals
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                SignalOutcome::Deducted | SignalOutcome::NotMeasured
+            )
+        })
+        .map(|s| u32::from(s.deduction))
+        .sum();
+    let raw = 100u32.saturating_sub(deductions) as u8;
+    let (score, attack_type, quality) = if has(AttackType::Injection) {
+        (0, Some(AttackType::Injection), None)
+    } else if has(AttackType::Presentation) {
+        (0, Some(AttackType::Presentation), None)
+    } else if quality.is_some() {
+        (0, None, quality)
+    } else if has(AttackType::Unsure) || raw == 0 {
+        (0, Some(AttackType::Unsure), None)
+    } else {
+        (raw, None, None)
+    };
+    let passed = attack_type.is_none() && quality.is_none() && score >= policy.pass_threshold;
+    Verdict {
+        score,
+        threshold: policy.pass_threshold,
+        passed,
+        attack_type,
+        quality,
+        signals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(outcome: SignalOutcome, deduction: u8) -> SignalReport {
+        SignalReport {
+            name: "x".into(),
+            value: None,
+            weight: 100,
+            deduction,
+            outcome,
+            explanation: String::new(),
+        }
+    }
+
+    #[test]
+    fn score_is_100_minus_deductions() {
+        let v = assemble(
+            vec![
+                sig(SignalOutcome::Deducted, 20),
+                sig(SignalOutcome::NotMeasured, 10),
+                sig(SignalOutcome::Ok, 0),
+            ],
+            &Policy::default(),
+        );
+        assert_eq!((v.score, v.passed, v.attack_type), (70, true, None));
+    }
+
+    #[test]
+    fn precedence_injection_presentation_quality_unsure() {
+        let p = Policy::default();
+        let inj = sig(SignalOutcome::Attack(AttackType::Injection), 100);
+        let pres = sig(SignalOutcome::Attack(AttackType::Presentation), 100);
+        let q = sig(SignalOutcome::Quality(QualityOutcome::NoFace), 0);
+        let uns = sig(SignalOutcome::Attack(AttackType::Unsure), 100);
+        let v = assemble(vec![q.clone(), pres.clone(), inj], &p);
+        assert_eq!((v.score, v.attack_type), (0, Some(AttackType::Injection)));
+        let v = assemble(vec![q.clone(), pres], &p);
+        assert_eq!(v.attack_type, Some(AttackType::Presentation));
+        let v = assemble(vec![uns.clone(), q], &p);
+        assert_eq!(
+            (v.attack_type, v.quality),
+            (None, Some(QualityOutcome::NoFace))
+        );
+        let v = assemble(vec![uns], &p);
+        assert_eq!(v.attack_type, Some(AttackType::Unsure));
+        assert!(!v.passed);
+    }
+
+    #[test]
+    fn deductions_reaching_zero_read_as_unsure() {
+        let v = assemble(
+            vec![
+                sig(SignalOutcome::Deducted, 70),
+                sig(SignalOutcome::Deducted, 55),
+            ],
+            &Policy::default(),
+        );
+        assert_eq!((v.score, v.attack_type), (0, Some(AttackType::Unsure)));
+        assert_eq!(AttackType::Unsure.code(), 3);
+    }
+
+    #[test]
+    fn below_threshold_fails_without_attack() {
+        let v = assemble(vec![sig(SignalOutcome::Deducted, 55)], &Policy::default());
+        assert_eq!((v.score, v.passed, v.attack_type), (45, false, None));
+    }
+}

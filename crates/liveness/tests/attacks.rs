@@ -1,0 +1,172 @@
+//! Every attack species of SPEC §5 on synthetic sessions: each must fail
+//! with score 0 and a fitting attackType, named by the signal that caught it.
+
+mod common;
+
+use common::{assert_attack, challenge_frames, explain, judge, scenario_where};
+use openliveness_liveness::synth::{Performance, Scenario, Subject, ISSUED_AT_MS};
+use openliveness_liveness::{Action, AttackType, ProductLevel, QualityOutcome, SignalOutcome};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+#[test]
+fn an_action_before_its_reveal_is_injection() {
+    let mut s = scenario_where(ProductLevel::Standard, |a| {
+        a.get(1).is_some_and(|x| *x != Action::Blink)
+    });
+    s.respond();
+    let reveal = s.challenge.step(1).unwrap().revealed_at_ms;
+    s.performances[1].start_ms = reveal - 1_000;
+    s.film();
+    assert_attack(&judge(&s), AttackType::Injection);
+}
+
+#[test]
+fn a_static_photo_is_a_presentation_attack() {
+    let mut s = Scenario::new(ProductLevel::Standard, 3);
+    s.subject.three_d = false;
+    s.frames = s.subject.frames(
+        ISSUED_AT_MS - 2_000,
+        ISSUED_AT_MS + 16_000,
+        &[],
+        0,
+        &mut s.rng,
+    );
+    s.near = s.subject.still(ISSUED_AT_MS + 15_000, &[], &mut s.rng);
+    assert_attack(&judge(&s), AttackType::Presentation);
+}
+
+#[test]
+fn a_photo_warped_in_2d_to_fake_turns_is_a_presentation_attack() {
+    let mut s = scenario_where(ProductLevel::Standard, |a| a.contains(&Action::TurnLeft));
+    s.subject.three_d = false;
+    s.respond().film();
+    let v = judge(&s);
+    assert_attack(&v, AttackType::Presentation);
+    let parallax = v
+        .signals
+        .iter()
+        .find(|x| x.name == "geometry.parallax")
+        .unwrap();
+    assert_eq!(
+        parallax.outcome,
+        SignalOutcome::Attack(AttackType::Presentation)
+    );
+}
+
+#[test]
+fn a_clip_that_blinks_on_its_own_schedule_is_unsure() {
+    let mut s = scenario_where(ProductLevel::Standard, |a| a.contains(&Action::Blink));
+    // The clip blinks every 2.9 s from its own start, whatever is asked...
+    let mut blinks: Vec<Performance> = (0..7)
+        .map(|k| Performance::at(Action::Blink, ISSUED_AT_MS - 1_700 + k * 2_900))
+        .collect();
+    // ...and, as the test demands, never inside the blink step's window.
+    let b = s
+        .challenge
+        .actions()
+        .iter()
+        .position(|a| *a == Action::Blink)
+        .unwrap();
+    let (open, close) = s.challenge.window(b).unwrap();
+    blinks.retain(|p| p.start_ms + 300 < open || p.start_ms > close + 600);
+    s.frames = s.subject.frames(
+        ISSUED_AT_MS - 2_000,
+        ISSUED_AT_MS + 16_000,
+        &blinks,
+        0,
+        &mut s.rng,
+    );
+    s.near = s.subject.still(ISSUED_AT_MS + 15_000, &blinks, &mut s.rng);
+    assert_attack(&judge(&s), AttackType::Unsure);
+}
+
+#[test]
+fn a_replay_captured_before_the_challenge_is_injection() {
+    // Live positioning, then a recording made 20 s earlier.
+    let mut s = Scenario::genuine(ProductLevel::Standard, 5);
+    challenge_frames(&mut s).for_each(|f| f.capture_ms -= 20_000);
+    assert_attack(&judge(&s), AttackType::Injection);
+    // A whole earlier session, timestamps and all.
+    let mut s = Scenario::genuine(ProductLevel::Standard, 5);
+    s.frames.iter_mut().for_each(|f| f.capture_ms -= 600_000);
+    s.far.capture_ms -= 600_000;
+    s.near.capture_ms -= 600_000;
+    let v = judge(&s);
+    assert_attack(&v, AttackType::Injection);
+    let offset = v
+        .signals
+        .iter()
+        .find(|x| x.name == "timing.clock_offset")
+        .unwrap();
+    assert_eq!(offset.outcome, SignalOutcome::Attack(AttackType::Injection));
+}
+
+#[test]
+fn duplicated_frames_are_injection() {
+    let mut s = Scenario::genuine(ProductLevel::Standard, 6);
+    for i in 60..80 {
+        s.frames[i].content_hash = s.frames[i - 40].content_hash;
+    }
+    assert_attack(&judge(&s), AttackType::Injection);
+}
+
+#[test]
+fn a_burst_upload_is_injection() {
+    let mut s = Scenario::genuine(ProductLevel::Standard, 8);
+    let end = s.frames.last().unwrap().arrival_ms;
+    challenge_frames(&mut s)
+        .enumerate()
+        .for_each(|(k, f)| f.arrival_ms = end + k as i64);
+    assert_attack(&judge(&s), AttackType::Injection);
+}
+
+#[test]
+fn a_second_face_appearing_is_a_presentation_attack() {
+    let mut s = Scenario::genuine(ProductLevel::Standard, 9);
+    challenge_frames(&mut s)
+        .skip(30)
+        .take(10)
+        .for_each(|f| f.face_count = 2);
+    assert_attack(&judge(&s), AttackType::Presentation);
+    // Two faces from the start is a quality problem, not an attack.
+    let mut s = Scenario::genuine(ProductLevel::Standard, 9);
+    s.frames.iter_mut().for_each(|f| f.face_count = 2);
+    let v = judge(&s);
+    assert!(!v.passed && v.attack_type.is_none(), "{}", explain(&v));
+    assert_eq!(v.quality, Some(QualityOutcome::TooManyFaces));
+}
+
+#[test]
+fn a_face_swapped_mid_session_is_injection() {
+    let mut s = Scenario::genuine(ProductLevel::Standard, 10);
+    let other = Subject::new(&mut StdRng::seed_from_u64(999));
+    let mut rng = StdRng::seed_from_u64(1);
+    let half = s.frames.len() / 2;
+    for f in &mut s.frames[half..] {
+        if let Some(face) = f.face.as_mut() {
+            if face.embedding.is_some() {
+                face.embedding = Some(other.embedding_sample(&mut rng));
+            }
+        }
+    }
+    assert_attack(&judge(&s), AttackType::Injection);
+}
+
+#[test]
+fn flat_far_near_geometry_is_a_presentation_attack() {
+    let mut s = Scenario::genuine(ProductLevel::Pro, 12);
+    s.near.nose_to_face_width = s.far.nose_to_face_width;
+    s.near.eyes_to_face_width = s.far.eyes_to_face_width;
+    let v = judge(&s);
+    assert_attack(&v, AttackType::Presentation);
+    let depth = v
+        .signals
+        .iter()
+        .find(|x| x.name == "geometry.depth")
+        .unwrap();
+    assert_eq!(
+        depth.outcome,
+        SignalOutcome::Attack(AttackType::Presentation)
+    );
+}
