@@ -109,6 +109,14 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, signature_id: &str) -> Result<Option<Session>>;
     async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>>;
     async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()>;
+    /// Records the liveness state machine with the status it implies and the tries used.
+    async fn save_live_state(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        tries_used: u32,
+        live_state: &str,
+    ) -> Result<()>;
     /// Records the verdict and moves the session to `status` (passed or failed).
     async fn finish_session(
         &self,

@@ -275,6 +275,9 @@ pub struct Session {
     pub finished_at: Option<i64>,
     pub cleared_at: Option<i64>,
     pub result: Option<SessionResult>,
+    /// The liveness core's state machine, serialised by the server; `None` until the page
+    /// first connects.
+    pub live_state: Option<String>,
 }
 
 impl Session {

@@ -230,6 +230,7 @@ fn session(r: &PgRow) -> Result<Session> {
         finished_at: r.try_get("finished_at")?,
         cleared_at: r.try_get("cleared_at")?,
         result,
+        live_state: r.try_get("live_state")?,
     })
 }
 
@@ -515,6 +516,29 @@ impl Store for PgStore {
             .bind(status.as_str())
             .execute(&self.pool)
             .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn save_live_state(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        tries_used: u32,
+        live_state: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sessions SET status = $2, tries_used = $3, live_state = $4
+             WHERE signature_id = $1",
+        )
+        .bind(signature_id)
+        .bind(status.as_str())
+        .bind(i64::from(tries_used))
+        .bind(live_state)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("session"));
         }

@@ -455,6 +455,30 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn save_live_state(
+        &self,
+        signature_id: &str,
+        status: SessionStatus,
+        tries_used: u32,
+        live_state: &str,
+    ) -> Result<()> {
+        let id = signature_id.to_owned();
+        let state = live_state.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE sessions SET status = ?2, tries_used = ?3, live_state = ?4
+                     WHERE signature_id = ?1",
+                    params![id, status.as_str(), tries_used, state],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("session"));
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn finish_session(
         &self,
         signature_id: &str,

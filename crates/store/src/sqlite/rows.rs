@@ -97,5 +97,6 @@ pub(crate) fn session(r: &Row) -> rusqlite::Result<Session> {
         finished_at: r.get("finished_at")?,
         cleared_at: r.get("cleared_at")?,
         result,
+        live_state: r.get("live_state")?,
     })
 }
