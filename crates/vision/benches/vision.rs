@@ -6,35 +6,15 @@
 //! (needs `bash tools/models/setup.sh` first). Figures: docs/benchmarks-vision.md.
 
 use std::io::Cursor;
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use image::{imageops, Rgb, RgbImage};
-use openliveness_vision::{
-    decode_image, Engine, EngineOptions, Frame, Runtime, Tracker, MODELS_DIR_ENV,
-};
+use image::RgbImage;
+use openliveness_vision::{decode_image, Engine, EngineOptions, Frame, Runtime, Tracker};
 
-fn models_dir() -> PathBuf {
-    std::env::var_os(MODELS_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-}
-
-fn astronaut() -> RgbImage {
-    let path = models_dir().join("testdata/astronaut.png");
-    match image::open(&path) {
-        Ok(i) => i.to_rgb8(),
-        Err(e) => panic!("{}: {e}; run `bash tools/models/setup.sh`", path.display()),
-    }
-}
-
-/// A 640×480 camera-like frame with the face shifted by `dx`.
-fn frame_at(src: &RgbImage, dx: i64) -> RgbImage {
-    let crop = imageops::crop_imm(src, 96, 16, 256, 256).to_image();
-    let mut canvas = RgbImage::from_pixel(640, 480, Rgb([90, 90, 90]));
-    imageops::overlay(&mut canvas, &crop, 120 + dx, 100);
-    canvas
-}
+// The tests' helpers: model lookup, photos, the synthetic camera frame.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{astronaut, camera_frame, models_dir};
 
 fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
@@ -70,8 +50,8 @@ fn engines() -> Vec<(String, Engine)> {
 
 fn benches(c: &mut Criterion) {
     let src = astronaut();
-    let still = Frame::from_image(frame_at(&src, 0));
-    let session: Vec<Vec<u8>> = (0..60).map(|i| jpeg(&frame_at(&src, i * 2))).collect();
+    let still = Frame::from_image(camera_frame(&src, 0));
+    let session: Vec<Vec<u8>> = (0..60).map(|i| jpeg(&camera_frame(&src, i * 2))).collect();
     for (name, engine) in engines() {
         let face = match engine.faces(&still) {
             Ok(f) if !f.is_empty() => f[0].clone(),
@@ -92,15 +72,17 @@ fn benches(c: &mut Criterion) {
             let _ = tracker.process(&engine, &still);
             b.iter(|| tracker.process(&engine, &still))
         });
-        g.bench_function("antispoof", |b| {
-            b.iter(|| engine.anti_spoof(&still, &face.mesh))
-        });
-        g.bench_function("liveness", |b| {
-            b.iter(|| engine.liveness(&still, &face.mesh))
-        });
-        g.bench_function("embedding", |b| {
-            b.iter(|| engine.embedding(&still, &face.mesh))
-        });
+        if full {
+            g.bench_function("antispoof", |b| {
+                b.iter(|| engine.anti_spoof(&still, &face.mesh))
+            });
+            g.bench_function("liveness", |b| {
+                b.iter(|| engine.liveness(&still, &face.mesh))
+            });
+            g.bench_function("embedding", |b| {
+                b.iter(|| engine.embedding(&still, &face.mesh))
+            });
+        }
         g.sample_size(10);
         // 60 JPEG frames decoded and tracked (detector every 10th), then the
         // still models on the first and last frame, as a session's verdict needs.

@@ -33,6 +33,9 @@ pub struct EngineOptions {
     /// move when eyes close (docs/vision.md), so turn this off only where
     /// speed matters more than blinks.
     pub refine_eyes: bool,
+    /// Most faces meshed per image (largest first); bounds the work a crowd
+    /// photo can cause.
+    pub max_faces: usize,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +45,7 @@ impl Default for EngineOptions {
             min_detection_score: 0.5,
             min_presence: 0.5,
             refine_eyes: true,
+            max_faces: 8,
         }
     }
 }
@@ -198,10 +202,12 @@ impl Engine {
         })
     }
 
-    /// Detects every face and fits a mesh to each.
+    /// Detects faces and fits a mesh to each, largest first, at most
+    /// `max_faces` of them.
     pub fn faces(&self, frame: &Frame) -> Result<Vec<Face>, VisionError> {
         self.detect(frame)?
             .into_iter()
+            .take(self.options.max_faces)
             .map(|d| {
                 let roi = mesh::roi_from_detection(&d);
                 self.face_in(frame, &roi, Some(d))
@@ -271,5 +277,15 @@ impl Engine {
         Ok(stills::l2_normalize(
             Engine::output(&out, 0, kind, 1024)?[..1024].to_vec(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The server shares one engine between request handlers.
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Engine>();
     }
 }

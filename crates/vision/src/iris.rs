@@ -3,7 +3,7 @@
 //!
 //! Invariants: the model knows one eye side, so the other eye's crop is
 //! mirrored and its points mirrored back; contour points 0–15 follow the mesh
-//! eye outline (corner, lower lid, corner, upper lid) — see `CONTOUR_MESH`.
+//! eye outline (corner, lower lid, corner, upper lid), indices in docs/vision.md.
 
 use crate::geometry::{Point, Roi};
 use crate::mesh::Mesh;
@@ -29,9 +29,9 @@ impl Eye {
         }
     }
 
-    /// The model was trained on the subject's left eye as seen unmirrored...
-    /// MediaPipe mirrors the other one; which one is settled by the test
-    /// `iris_contour_agrees_with_mesh`.
+    /// The model takes one eye side; the subject's left eye is mirrored in.
+    /// Checked by `iris_contour_agrees_with_mesh` (tests/signals.rs): with the
+    /// wrong side the contour's corners land on the wrong ends of the eye.
     pub fn mirrored(self) -> bool {
         matches!(self, Eye::Left)
     }

@@ -118,3 +118,23 @@ fn grayscale_photo_face_is_found() {
         "centre {c:?}"
     );
 }
+
+#[test]
+fn max_faces_bounds_the_meshes() {
+    let img = astronaut();
+    let face = imageops::crop_imm(&img, 145, 40, 160, 180).to_image();
+    let mut canvas = RgbImage::from_pixel(480, 240, Rgb([200, 200, 200]));
+    imageops::overlay(&mut canvas, &face, 30, 30);
+    imageops::overlay(&mut canvas, &mirrored(&face), 290, 30);
+    let one = openliveness_vision::Engine::load_with(
+        &models_dir(),
+        openliveness_vision::EngineOptions {
+            max_faces: 1,
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let frame = openliveness_vision::Frame::from_image(canvas);
+    assert_eq!(one.detect(&frame).expect("detect").len(), 2);
+    assert_eq!(one.faces(&frame).expect("faces").len(), 1);
+}

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use image::Rgb;
-use openliveness_vision::Face;
+use openliveness_vision::{Eye, Face};
 
 fn eye_points(f: &Face, corners: (usize, usize)) -> ((f32, f32), f32, f32) {
     let a = f.mesh.point(corners.0);
@@ -164,4 +164,69 @@ fn mouth_painted_open_raises_mouth_openness() {
         after > before + 0.06 && after > 1.4 * before,
         "mouth {after} vs {before}"
     );
+}
+
+#[test]
+fn moving_the_face_off_centre_lowers_centredness() {
+    let img = astronaut();
+    // The face sits at (225, 128) of the photo: put it mid-frame, then near
+    // the top-right corner of a 640×480 frame.
+    let centred = on_canvas(&img, 1.0, 640, 480, 320 - 225, 240 - 128);
+    let corner = on_canvas(&img, 1.0, 640, 480, 540 - 225, 100 - 128);
+    let a = main_face(&centred).signals;
+    let b = main_face(&corner).signals;
+    // Centred within 0.1 of the middle; the corner placement loses at least 0.3.
+    assert!(a.centredness > 0.9, "centred {a:?}");
+    assert!(b.centredness < a.centredness - 0.3, "corner {b:?} vs {a:?}");
+    // Offsets point the right way: right and up.
+    assert!(
+        b.center_offset[0] > 0.5 && b.center_offset[1] < -0.5,
+        "{b:?}"
+    );
+}
+
+#[test]
+fn mesh_only_eyes_read_open_on_the_astronaut() {
+    let engine = openliveness_vision::Engine::load_with(
+        &models_dir(),
+        openliveness_vision::EngineOptions {
+            refine_eyes: false,
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let frame = openliveness_vision::Frame::from_image(astronaut());
+    let s = &engine.faces(&frame).expect("faces")[0].signals;
+    // The mesh's own lids: ~0.24 open (docs/vision.md); between 0.18 and 0.32.
+    for ear in [s.left_eye_openness, s.right_eye_openness] {
+        assert!(ear > 0.18 && ear < 0.32, "{s:?}");
+    }
+}
+
+#[test]
+fn iris_contour_agrees_with_mesh() {
+    // Contour points 0–15 follow these mesh indices (docs/vision.md).
+    let right = [
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+    ];
+    let left = [
+        263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
+    ];
+    let img = astronaut();
+    let f = main_face(&img);
+    let frame = openliveness_vision::Frame::from_image(img);
+    for (eye, idx) in [(Eye::Right, right), (Eye::Left, left)] {
+        let contour = engine().eye_contour(&frame, &f.mesh, eye).expect("iris");
+        let mean = idx
+            .iter()
+            .zip(&contour)
+            .map(|(&i, c)| {
+                let m = f.mesh.point(i);
+                ((c.x - m[0]).powi(2) + (c.y - m[1]).powi(2)).sqrt()
+            })
+            .sum::<f32>()
+            / 16.0;
+        // Measured 0.9 px (right) and 1.4 px (left) on a ~20 px wide eye.
+        assert!(mean < 2.5, "{eye:?}: mean distance {mean} px");
+    }
 }

@@ -4,15 +4,11 @@
 mod common;
 
 use common::*;
-use image::{imageops, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 use openliveness_vision::{Frame, Tracker};
 
-/// A 640×480 frame with the astronaut's head-and-shoulders at `dx` pixels.
 fn frame_at(src: &RgbImage, dx: i64) -> Frame {
-    let crop = imageops::crop_imm(src, 96, 16, 256, 256).to_image();
-    let mut canvas = RgbImage::from_pixel(640, 480, Rgb([90, 90, 90]));
-    imageops::overlay(&mut canvas, &crop, 120 + dx, 100);
-    Frame::from_image(canvas)
+    Frame::from_image(camera_frame(src, dx))
 }
 
 #[test]

@@ -56,6 +56,15 @@ pub fn main_face(img: &RgbImage) -> Face {
     faces(img).into_iter().next().expect("expected a face")
 }
 
+/// A 640×480 camera-like frame: the astronaut's head and shoulders on grey,
+/// shifted right by `dx` pixels (face centre at x = 249 + dx, y = 212).
+pub fn camera_frame(src: &RgbImage, dx: i64) -> RgbImage {
+    let crop = imageops::crop_imm(src, 96, 16, 256, 256).to_image();
+    let mut canvas = RgbImage::from_pixel(640, 480, Rgb([90, 90, 90]));
+    imageops::overlay(&mut canvas, &crop, 120 + dx, 100);
+    canvas
+}
+
 pub fn mirrored(img: &RgbImage) -> RgbImage {
     imageops::flip_horizontal(img)
 }
