@@ -37,8 +37,26 @@ pub enum Command {
     Key(KeyCmd),
     /// Clear sessions past their account's retention period, delete expired tokens (serve does this every 10 minutes).
     Purge(Shared),
+    /// Find faces and measure them in images; prints one JSON object per image.
+    Analyze(AnalyzeArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// JPEG or PNG files
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Print JSON (the only output format; accepted for scripts that pass it)
+    #[arg(long)]
+    pub json: bool,
+    /// Draw each face's box and mesh into this PNG (with several images: OUT-N.png)
+    #[arg(long, value_name = "OUT.png")]
+    pub draw: Option<PathBuf>,
+    /// Model directory [env: OPENLIVENESS_MODELS_DIR] [default: ./models]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 /// Where the data is; accepted by every command.

@@ -103,11 +103,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = openliveness_server::jobs::purge(store.as_ref(), &blobs, now).await?;
             print_json(&report)
         }
+        Command::Analyze(a) => analyze(a),
         Command::Version => {
             println!("openliveness {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
     }
+}
+
+/// `openliveness analyze IMAGE... --json [--draw OUT.png]`: one JSON object per image on
+/// stdout (`{"file", "error"}` for an image that cannot be read); exit 1 if any failed.
+fn analyze(a: args::AnalyzeArgs) -> anyhow::Result<()> {
+    use openliveness_vision::{analysis_to_json, decode_image, draw_analysis, Engine};
+    let dir = a
+        .models
+        .unwrap_or_else(openliveness_vision::default_models_dir);
+    let engine = Engine::load(&dir)?;
+    let mut failed = 0;
+    for (i, path) in a.images.iter().enumerate() {
+        let one = || -> Result<serde_json::Value, String> {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let frame = decode_image(&bytes).map_err(|e| e.to_string())?;
+            let analysis = engine.analyze(&frame).map_err(|e| e.to_string())?;
+            if let Some(out) = &a.draw {
+                let out = if a.images.len() > 1 {
+                    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("draw");
+                    out.with_file_name(format!("{stem}-{i}.png"))
+                } else {
+                    out.clone()
+                };
+                draw_analysis(&bytes, &analysis, &out).map_err(|e| e.to_string())?;
+            }
+            let mut v = analysis_to_json(&analysis);
+            v["file"] = serde_json::json!(path);
+            Ok(v)
+        };
+        match one() {
+            Ok(v) => println!("{v}"),
+            Err(e) => {
+                failed += 1;
+                println!("{}", serde_json::json!({ "file": path, "error": e }));
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} image(s) could not be analysed",
+            a.images.len()
+        );
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

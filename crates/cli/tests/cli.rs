@@ -11,6 +11,12 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openliveness");
 
+/// The repository's models (fetched by `bash tools/models/setup.sh`).
+fn models_dir() -> String {
+    std::env::var("OPENLIVENESS_MODELS_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../models").to_owned())
+}
+
 fn run(dir: &Path, args: &[&str]) -> Value {
     let out = Command::new(BIN)
         .args(args)
@@ -49,6 +55,7 @@ fn serve(dir: &Path) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .current_dir(dir)
+        .env("OPENLIVENESS_MODELS_DIR", models_dir())
         .env("OPENLIVENESS_BIND", "127.0.0.1:0")
         .env_remove("DATABASE_URL")
         .env_remove("OPENLIVENESS_DATA_DIR")
@@ -229,7 +236,8 @@ fn acknowledged_writes_survive_kill_9() {
     let mut serve_cmd = {
         let mut c = Command::new(BIN);
         c.args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data])
-            .current_dir(dir.path());
+            .current_dir(dir.path())
+            .env("OPENLIVENESS_MODELS_DIR", models_dir());
         c
     };
     let start = |cmd: &mut Command| {
@@ -306,4 +314,133 @@ fn bad_invocations_fail_with_a_clear_message() {
     for cmd in ["serve", "migrate", "account", "key", "purge", "version"] {
         assert!(help.contains(cmd), "--help lists {cmd}");
     }
+}
+
+#[test]
+fn analyze_reports_faces_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let astronaut = format!("{}/testdata/astronaut.png", models_dir());
+    let garbage = dir.path().join("garbage.jpg");
+    std::fs::write(&garbage, b"\xff\xd8 not really").unwrap();
+    let blank = dir.path().join("blank.png");
+    // A valid PNG with no face: 64x64 grey.
+    let png = {
+        let mut out = Vec::new();
+        let img = image_grey(64);
+        out.extend_from_slice(&img);
+        out
+    };
+    std::fs::write(&blank, png).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "analyze",
+            &astronaut,
+            "--json",
+            "--models",
+            &models_dir(),
+            "--draw",
+        ])
+        .arg(dir.path().join("drawn.png"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let faces = v["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 1, "{v}");
+    let f = &faces[0];
+    assert_eq!(f["landmarks"].as_array().unwrap().len(), 468);
+    for key in [
+        "box",
+        "score",
+        "yaw",
+        "pitch",
+        "roll",
+        "leftEyeOpenness",
+        "rightEyeOpenness",
+        "mouthOpenness",
+        "antiSpoof",
+        "liveness",
+    ] {
+        assert!(!f[key].is_null(), "{key} in {f}");
+    }
+    assert!(dir.path().join("drawn.png").exists());
+
+    let out = Command::new(BIN)
+        .args(["analyze", "--json", "--models", &models_dir()])
+        .arg(&blank)
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "garbage makes the command fail");
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0]["faces"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1]["error"].as_str().is_some(), "{}", lines[1]);
+}
+
+/// A minimal uncompressed-deflate PNG of a grey square, written by hand so the test needs
+/// no image library.
+fn image_grey(side: u32) -> Vec<u8> {
+    fn crc(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc(&body).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for _ in 0..side {
+        raw.push(0u8);
+        raw.extend(std::iter::repeat_n(128u8, side as usize));
+    }
+    // zlib stream with stored (uncompressed) blocks.
+    let mut z = vec![0x78, 0x01];
+    for (i, block) in raw.chunks(65_535).enumerate() {
+        let last = (i + 1) * 65_535 >= raw.len();
+        z.push(u8::from(last));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
 }
