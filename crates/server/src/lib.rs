@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod jobs;
 pub mod limits;
+pub mod live;
 pub mod openapi;
 pub mod page;
 pub mod state;
@@ -45,8 +46,30 @@ pub struct Application {
     demo: Option<KeyCredentials>,
 }
 
+/// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
+/// names the missing file and the command that fetches it.
+pub async fn load_vision(
+    models_dir: &std::path::Path,
+) -> anyhow::Result<Arc<openliveness_vision::Engine>> {
+    let dir = models_dir.to_path_buf();
+    let engine = tokio::task::spawn_blocking(move || openliveness_vision::Engine::load(&dir))
+        .await
+        .context("vision loader stopped")??;
+    Ok(Arc::new(engine))
+}
+
 impl Application {
+    /// Builds the service: checks and loads the models, opens the store, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let engine = load_vision(&config.models_dir).await?;
+        Self::build_with_engine(config, engine).await
+    }
+
+    /// Like [`Application::build`] with an engine already loaded (tests share one).
+    pub async fn build_with_engine(
+        config: Config,
+        engine: Arc<openliveness_vision::Engine>,
+    ) -> anyhow::Result<Self> {
         let (store, sealer) = open_backend(&config).await?;
         let blobs = BlobStore::new(config.data_dir.join("blobs"), sealer.clone())
             .context("cannot create the blob directory")?;
@@ -80,6 +103,8 @@ impl Application {
             limiter,
             public_url: public_url.into(),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            vision: engine,
+            step_window_ms: config.step_window_ms.clamp(1000, 30_000),
         };
         Ok(Self {
             listener,

@@ -12,11 +12,14 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::api::auth::constant_time_eq;
+use openliveness_store::Session;
+
 use crate::state::{now_ms, sha256_hex, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/h5/liveness", get(session_page))
+        .route("/h5/liveness/ws", get(crate::live::upgrade))
         .route("/", get(index))
 }
 
@@ -28,10 +31,19 @@ async fn index() -> Response {
     )
 }
 
-async fn session_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+/// Why a page or live-channel request is refused.
+pub enum PageDenied {
+    /// No such session, or a wrong capability: the two look the same.
+    Unknown,
+    Expired,
+    Store(openliveness_store::StoreError),
+}
+
+/// Checks `signatureId` and the capability `token` of a session URL's query string.
+pub async fn authorize(state: &AppState, query: Option<String>) -> Result<Session, PageDenied> {
     let mut sid = None;
     let mut cap = None;
-    for (k, v) in url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
             "signatureId" => sid = Some(v.into_owned()),
             "token" => cap = Some(v.into_owned()),
@@ -39,36 +51,49 @@ async fn session_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
         }
     }
     let (Some(sid), Some(cap)) = (sid, cap) else {
-        return invalid();
+        return Err(PageDenied::Unknown);
     };
-    let session = match state.store.session(&sid).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return invalid(),
-        Err(e) => {
-            tracing::error!(error = %e, "session page: store error");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "The service is busy. Please reload this page in a moment.",
-            );
-        }
-    };
+    if sid.len() > 64 {
+        return Err(PageDenied::Unknown);
+    }
+    let session = state
+        .store
+        .session(&sid)
+        .await
+        .map_err(PageDenied::Store)?
+        .ok_or(PageDenied::Unknown)?;
     let presented = sha256_hex(cap.as_bytes());
     if !constant_time_eq(presented.as_bytes(), session.new.capability_hash.as_bytes()) {
-        return invalid();
+        return Err(PageDenied::Unknown);
     }
-    if session.new.expires_at <= now_ms() {
-        return page(
+    if session.new.expires_at <= now_ms() || session.cleared_at.is_some() {
+        return Err(PageDenied::Expired);
+    }
+    Ok(session)
+}
+
+async fn session_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    match authorize(&state, q).await {
+        Ok(_) => page(
+            StatusCode::OK,
+            "Liveness detection",
+            "Your verification session is ready.",
+        ),
+        Err(PageDenied::Unknown) => invalid(),
+        Err(PageDenied::Expired) => page(
             StatusCode::GONE,
             "Link expired",
             "This verification link has expired. Please go back and start again.",
-        );
+        ),
+        Err(PageDenied::Store(e)) => {
+            tracing::error!(error = %e, "session page: store error");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "The service is busy. Please reload this page in a moment.",
+            )
+        }
     }
-    page(
-        StatusCode::OK,
-        "Liveness detection",
-        "Your verification session is ready.",
-    )
 }
 
 fn invalid() -> Response {

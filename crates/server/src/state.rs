@@ -18,6 +18,10 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Permits for API requests in flight; none left → `RETRY_LATER`.
     pub in_flight: Arc<Semaphore>,
+    /// Milliseconds the user has for each challenge step.
+    pub step_window_ms: i64,
+    /// The vision engine that measures the page's frames.
+    pub vision: Arc<openliveness_vision::Engine>,
 }
 
 /// Milliseconds since the Unix epoch.

@@ -303,9 +303,17 @@ both_backends!(configure_ui_case, configure_ui);
 
 async fn retention_purge(app: &TestApp) {
     let creds = app
-        .create_account(NewAccount { retention_days: 7, ..account("acme") })
+        .create_account(NewAccount {
+            retention_days: 7,
+            ..account("acme")
+        })
         .await;
-    let keep = app.create_account(NewAccount { retention_days: 30, ..account("keeper") }).await;
+    let keep = app
+        .create_account(NewAccount {
+            retention_days: 30,
+            ..account("keeper")
+        })
+        .await;
     let t = app.token(&creds).await;
     let t2 = app.token(&keep).await;
     let (sid, _) = app.session(&t).await;
@@ -318,7 +326,10 @@ async fn retention_purge(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.sessions_cleared, 0);
-    assert!(r.expired_records_purged >= 2, "tokens and signatures expired by then");
+    assert!(
+        r.expired_records_purged >= 2,
+        "tokens and signatures expired by then"
+    );
     let r = openliveness_server::jobs::purge(app.store.as_ref(), &app.blobs, now_ms() + 8 * day)
         .await
         .unwrap();

@@ -260,6 +260,18 @@ impl Session {
         }
     }
 
+    /// Fails the running try for a reason found outside the state machine (a malformed
+    /// message, an undecodable image, a flood of frames): the try fails closed. No effect
+    /// when no try is running.
+    pub fn abort_try(&mut self, now_ms: i64, reason: FailReason) -> Vec<Effect> {
+        self.clock_ms = self.clock_ms.max(now_ms);
+        let mut effects = Vec::new();
+        if self.state.try_running() || self.state == SessionState::Verifying {
+            self.fail_try(reason, &mut effects);
+        }
+        effects
+    }
+
     fn retry_allowed(&self) -> bool {
         self.try_no < self.tries_allowed
     }

@@ -63,6 +63,28 @@ pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {}).await
 }
 
+/// The vision engine, loaded once per test binary from the repository's `models/`
+/// (or `OPENLIVENESS_MODELS_DIR`); `bash tools/models/setup.sh` fetches it.
+pub fn engine() -> Arc<openliveness_vision::Engine> {
+    static ENGINE: std::sync::OnceLock<Arc<openliveness_vision::Engine>> =
+        std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let dir = models_dir();
+            match openliveness_vision::Engine::load(&dir) {
+                Ok(e) => Arc::new(e),
+                Err(e) => panic!("vision models in {}: {e}", dir.display()),
+            }
+        })
+        .clone()
+}
+
+pub fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("OPENLIVENESS_MODELS_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+}
+
 pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config {
@@ -90,7 +112,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
         schema = Some((pg, name));
     }
     tweak(&mut config);
-    let app = Application::build(config)
+    let engine = tokio::task::spawn_blocking(engine)
+        .await
+        .expect("engine loads");
+    let app = Application::build_with_engine(config, engine)
         .await
         .expect("application builds");
     let base = format!("http://{}", app.local_addr().unwrap());

@@ -1,0 +1,479 @@
+//! One page connection: feeds what arrives into the liveness state machine, measures frames
+//! and stills with the vision engine, runs the verdict and records the result.
+//!
+//! What must stay true: the server stamps every arrival before anything else; nothing the
+//! page says is trusted beyond its bytes; every error fails the running try closed; the
+//! state machine is persisted after every change, so a reload cannot reset the tries.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use openliveness_liveness::{
+    decide, Effect, Event, FailReason, FrameObs, Policy, Session as LiveSession, SessionPolicy,
+    SessionState, StillObs,
+};
+use openliveness_store::{Account, Session, SessionStatus};
+use openliveness_vision::{Engine, Face, Frame};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::observe::{self, Analyzer};
+use super::protocol::{self, Binary, ClientMsg, Kind, ProtocolError, ServerMsg};
+use super::record;
+use crate::state::{now_ms, AppState};
+
+/// What a handled message asks of the socket loop.
+pub struct Reply {
+    pub messages: Vec<ServerMsg>,
+    pub close: bool,
+}
+
+impl Reply {
+    fn send(messages: Vec<ServerMsg>) -> Self {
+        Reply {
+            messages,
+            close: false,
+        }
+    }
+}
+
+pub struct Still {
+    pub obs: StillObs,
+    pub jpeg: Vec<u8>,
+    pub frame: Frame,
+    pub face: Option<Face>,
+}
+
+/// Everything gathered during one try.
+#[derive(Default)]
+pub struct TryData {
+    pub frames: Vec<FrameObs>,
+    /// A few frames kept for the audit image (encoded bytes and the face found).
+    pub samples: Vec<(Vec<u8>, Option<Face>)>,
+    pub far: Option<Still>,
+    pub near: Option<Still>,
+    pub video: Vec<u8>,
+    arrivals: VecDeque<i64>,
+}
+
+/// Frames kept for the audit image, one every this many.
+const SAMPLE_EVERY: usize = 15;
+const MAX_SAMPLES: usize = 4;
+
+pub struct Conn {
+    pub state: AppState,
+    pub engine: Arc<Engine>,
+    pub session: Session,
+    pub account: Account,
+    pub live: LiveSession,
+    pub data: TryData,
+    analyzer: Option<Analyzer>,
+    rng: StdRng,
+}
+
+impl Conn {
+    /// Restores the session's state machine, or starts one on first connection.
+    pub fn new(state: AppState, engine: Arc<Engine>, session: Session, account: Account) -> Self {
+        let level = match session.new.product_level.as_str() {
+            "PRO" => openliveness_liveness::ProductLevel::Pro,
+            _ => openliveness_liveness::ProductLevel::Standard,
+        };
+        let live = session
+            .live_state
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_else(|| {
+                let mut policy = SessionPolicy::default();
+                policy.challenge.step_window_ms = state.step_window_ms;
+                LiveSession::new(session.new.created_at, session.new.try_count, level, policy)
+            });
+        Conn {
+            state,
+            engine,
+            session,
+            account,
+            live,
+            data: TryData::default(),
+            analyzer: Some(Analyzer::default()),
+            rng: StdRng::from_entropy(),
+        }
+    }
+
+    fn tries_left(&self) -> u32 {
+        self.live.tries_allowed().saturating_sub(self.live.try_no())
+    }
+
+    /// Applies an event and turns its effects into messages (verification included). On a
+    /// refused event the state machine has already failed the running try; it is persisted
+    /// either way.
+    async fn apply(&mut self, event: Event) -> Result<Vec<ServerMsg>, ProtocolError> {
+        match self.live.apply(event, &mut self.rng) {
+            Ok(effects) => {
+                let out = self.handle_effects(effects).await;
+                self.persist().await;
+                Ok(out)
+            }
+            Err(e) => {
+                self.persist().await;
+                Err(ProtocolError::OutOfOrder(e.to_string()))
+            }
+        }
+    }
+
+    fn handle_effects(
+        &mut self,
+        effects: Vec<Effect>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<ServerMsg>> + Send + '_>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::TryStarted { .. } => {
+                        self.data = TryData::default();
+                        if let Some(a) = self.analyzer.as_mut() {
+                            a.reset();
+                        }
+                    }
+                    Effect::ChallengeIssued { nonce, steps, .. } => {
+                        out.push(ServerMsg::Challenge { nonce, steps })
+                    }
+                    Effect::RevealStep { step } => out.push(ServerMsg::Step {
+                        index: step.index,
+                        total: step.total,
+                        action: step.action.name(),
+                        deadline: step.deadline_ms,
+                    }),
+                    Effect::StartVerification { .. } => {
+                        out.push(ServerMsg::Verifying {
+                            frames: self.data.frames.len(),
+                        });
+                        out.extend(self.verify().await);
+                    }
+                    Effect::TryFailed {
+                        reason,
+                        retry_allowed,
+                        ..
+                    } => {
+                        if reason != FailReason::Rejected {
+                            out.push(ServerMsg::TryFailed {
+                                reason: fail_reason_name(reason),
+                                retry_allowed,
+                                tries_left: self.tries_left(),
+                            });
+                        }
+                    }
+                    Effect::SessionPassed { .. } => {}
+                    Effect::SessionExpired => out.push(ServerMsg::Expired),
+                }
+            }
+            out
+        })
+    }
+
+    /// Runs the verdict over this try, records it, and feeds it back to the state machine.
+    async fn verify(&mut self) -> Vec<ServerMsg> {
+        let Some(challenge) = self.live.challenge().cloned() else {
+            return Vec::new();
+        };
+        let policy = Policy {
+            pass_threshold: self.account.pass_threshold,
+            ..Policy::default()
+        };
+        let data = std::mem::take(&mut self.data);
+        let verdict = decide(
+            &challenge,
+            &data.frames,
+            data.far.as_ref().map(|s| &s.obs),
+            data.near.as_ref().map(|s| &s.obs),
+            &policy,
+        );
+        let recorded = record::store_result(self, &challenge, &verdict, data).await;
+        if let Err(e) = &recorded {
+            tracing::error!(error = %e, "cannot record the verdict");
+        }
+        let passed = verdict.passed && recorded.is_ok();
+        let effects = match self.live.apply(
+            Event::Verdict {
+                now_ms: now_ms(),
+                passed,
+            },
+            &mut self.rng,
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "verdict event refused");
+                Vec::new()
+            }
+        };
+        let retry_allowed = matches!(
+            self.live.state(),
+            SessionState::Failed {
+                retry_allowed: true,
+                ..
+            }
+        );
+        let mut out = vec![ServerMsg::Result {
+            passed,
+            score: self.show_score().then_some(verdict.score),
+            retry_allowed,
+            tries_left: self.tries_left(),
+            redirect_url: (!retry_allowed).then(|| self.redirect_url(passed)),
+        }];
+        out.extend(self.handle_effects(effects).await);
+        out
+    }
+
+    fn show_score(&self) -> bool {
+        self.session
+            .new
+            .ui_config
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|v| v["mobileResultPage"]["showScore"].as_bool())
+            .unwrap_or(false)
+    }
+
+    /// Where the page goes next: the return URL (or the failure URL) with the signatureId.
+    pub fn redirect_url(&self, passed: bool) -> String {
+        let target = if passed {
+            &self.session.new.return_url
+        } else {
+            self.session
+                .new
+                .failed_return_url
+                .as_ref()
+                .unwrap_or(&self.session.new.return_url)
+        };
+        match url::Url::parse(target) {
+            Ok(mut u) => {
+                u.query_pairs_mut()
+                    .append_pair("signatureId", self.session.signature_id());
+                u.into()
+            }
+            Err(_) => target.clone(),
+        }
+    }
+
+    async fn persist(&self) {
+        let status = match self.live.state() {
+            SessionState::Created => SessionStatus::Created,
+            SessionState::Opened => SessionStatus::Opened,
+            SessionState::Positioned => SessionStatus::Positioned,
+            SessionState::Challenged => SessionStatus::Challenged,
+            SessionState::Capturing => SessionStatus::Capturing,
+            SessionState::Verifying => SessionStatus::Verifying,
+            SessionState::Passed => SessionStatus::Passed,
+            SessionState::Failed { .. } => SessionStatus::Failed,
+            SessionState::Expired => SessionStatus::Expired,
+        };
+        let json = match serde_json::to_string(&self.live) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise the session state");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .state
+            .store
+            .save_live_state(
+                self.session.signature_id(),
+                status,
+                self.live.try_no(),
+                &json,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "cannot persist the session state");
+        }
+    }
+
+    /// The session's current settings, sent in answer to `hello`.
+    fn session_message(&self) -> ServerMsg {
+        ServerMsg::Session {
+            signature_id: self.session.signature_id().to_owned(),
+            try_no: self.live.try_no(),
+            tries_allowed: self.live.tries_allowed(),
+            expires_at: self.live.expires_at_ms(),
+            server_time: now_ms(),
+            locale: self.session.new.locale.clone(),
+            audio: self.session.new.audio,
+            iframe: self.session.new.iframe,
+            ui: self
+                .session
+                .new
+                .ui_config
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok()),
+        }
+    }
+
+    pub async fn on_tick(&mut self) -> Reply {
+        match self.apply(Event::Tick { now_ms: now_ms() }).await {
+            Ok(messages) => {
+                let close = self.live.state().is_terminal();
+                Reply { messages, close }
+            }
+            Err(e) => self.fail(e).await,
+        }
+    }
+
+    pub async fn on_text(&mut self, text: &str) -> Reply {
+        match self.text(text).await {
+            Ok(messages) => Reply::send(messages),
+            Err(e) => self.fail(e).await,
+        }
+    }
+
+    pub async fn on_binary(&mut self, bytes: &[u8]) -> Reply {
+        let arrival = now_ms();
+        match self.binary(bytes, arrival).await {
+            Ok(messages) => Reply::send(messages),
+            Err(e) => self.fail(e).await,
+        }
+    }
+
+    /// A refused message: tell the page why, fail the try, close the connection.
+    pub async fn fail(&mut self, e: ProtocolError) -> Reply {
+        let mut messages = vec![ServerMsg::Error {
+            code: e.code(),
+            message: e.to_string(),
+        }];
+        let effects = self.live.abort_try(now_ms(), FailReason::ProtocolViolation);
+        messages.extend(self.handle_effects(effects).await);
+        self.persist().await;
+        Reply {
+            messages,
+            close: true,
+        }
+    }
+
+    async fn text(&mut self, text: &str) -> Result<Vec<ServerMsg>, ProtocolError> {
+        let now = now_ms();
+        match protocol::parse_text(text)? {
+            ClientMsg::Hello { .. } => {
+                let mut out = self.apply(Event::PageOpened { now_ms: now }).await?;
+                out.insert(0, self.session_message());
+                Ok(out)
+            }
+            ClientMsg::Positioned => {
+                let mut out = self.apply(Event::Positioned { now_ms: now }).await?;
+                out.extend(
+                    self.apply(Event::ChallengeRequested { now_ms: now })
+                        .await?,
+                );
+                Ok(out)
+            }
+            ClientMsg::Finish => self.apply(Event::Finished { now_ms: now }).await,
+        }
+    }
+
+    async fn binary(
+        &mut self,
+        bytes: &[u8],
+        arrival: i64,
+    ) -> Result<Vec<ServerMsg>, ProtocolError> {
+        let msg = protocol::parse_binary(bytes)?;
+        match msg.kind {
+            Kind::Frame => self.frame(msg, arrival).await,
+            Kind::FarStill | Kind::NearStill => {
+                self.still(msg, arrival).await?;
+                Ok(Vec::new())
+            }
+            Kind::VideoChunk => {
+                let total = self.data.video.len() + msg.payload.len();
+                if total > protocol::MAX_VIDEO_BYTES {
+                    return Err(ProtocolError::TooLarge {
+                        what: "video",
+                        size: total,
+                        limit: protocol::MAX_VIDEO_BYTES,
+                    });
+                }
+                self.data.video.extend_from_slice(msg.payload);
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn frame(
+        &mut self,
+        msg: Binary<'_>,
+        arrival: i64,
+    ) -> Result<Vec<ServerMsg>, ProtocolError> {
+        let arrivals = &mut self.data.arrivals;
+        while arrivals.front().is_some_and(|t| *t <= arrival - 1000) {
+            arrivals.pop_front();
+        }
+        if arrivals.len() >= protocol::MAX_FRAMES_PER_SECOND {
+            return Err(ProtocolError::RateExceeded);
+        }
+        arrivals.push_back(arrival);
+        let out = self
+            .apply(Event::FrameReceived {
+                now_ms: arrival,
+                seq: msg.seq,
+            })
+            .await?;
+        let engine = self.engine.clone();
+        let mut analyzer = self.analyzer.take().unwrap_or_default();
+        let jpeg = msg.payload.to_vec();
+        let (seq, capture) = (msg.seq, msg.capture_ms);
+        let (analyzer, analysed, jpeg) = tokio::task::spawn_blocking(move || {
+            let r = analyzer.frame(&engine, &jpeg, seq, capture, arrival);
+            (analyzer, r, jpeg)
+        })
+        .await
+        .map_err(|_| ProtocolError::BadImage)?;
+        self.analyzer = Some(analyzer);
+        let analysed = analysed.map_err(|_| ProtocolError::BadImage)?;
+        let n = self.data.frames.len();
+        if n % SAMPLE_EVERY == 0 && self.data.samples.len() < MAX_SAMPLES && analysed.face.is_some()
+        {
+            self.data.samples.push((jpeg, analysed.face));
+        }
+        self.data.frames.push(analysed.obs);
+        Ok(out)
+    }
+
+    async fn still(&mut self, msg: Binary<'_>, arrival: i64) -> Result<(), ProtocolError> {
+        if !matches!(
+            self.live.state(),
+            SessionState::Challenged | SessionState::Capturing
+        ) {
+            return Err(ProtocolError::OutOfOrder(format!(
+                "a still is only accepted during the challenge, not in state {}",
+                self.live.state().name()
+            )));
+        }
+        let engine = self.engine.clone();
+        let jpeg = msg.payload.to_vec();
+        let capture = msg.capture_ms;
+        let (analysed, jpeg) = tokio::task::spawn_blocking(move || {
+            let r = observe::still(&engine, &jpeg, capture, arrival);
+            (r, jpeg)
+        })
+        .await
+        .map_err(|_| ProtocolError::BadImage)?;
+        let (obs, frame, face) = analysed.map_err(|_| ProtocolError::BadImage)?;
+        let still = Still {
+            obs,
+            jpeg,
+            frame,
+            face,
+        };
+        match msg.kind {
+            Kind::FarStill => self.data.far = Some(still),
+            _ => self.data.near = Some(still),
+        }
+        Ok(())
+    }
+}
+
+fn fail_reason_name(r: FailReason) -> &'static str {
+    match r {
+        FailReason::Rejected => "REJECTED",
+        FailReason::TimedOut => "TIMED_OUT",
+        FailReason::Abandoned => "ABANDONED",
+        FailReason::ProtocolViolation => "PROTOCOL_VIOLATION",
+    }
+}

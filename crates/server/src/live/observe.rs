@@ -1,0 +1,159 @@
+//! From what the vision engine measured to what the liveness core judges: the one place the
+//! two crates' types meet.
+//!
+//! What must stay true: these functions are pure over the vision output (the engine calls
+//! happen in [`Analyzer`]), and geometry uses the mesh's image-plane points only.
+
+use openliveness_liveness::{FaceObs, FrameObs, StillObs};
+use openliveness_vision::{Engine, Face, Frame, Mesh, Tracker, VisionError};
+
+/// Mesh indices (MediaPipe face mesh) used for the depth and parallax ratios.
+const NOSE_TIP: usize = 1;
+const CHEEK_RIGHT: usize = 234;
+const CHEEK_LEFT: usize = 454;
+const ALA_RIGHT: usize = 48;
+const ALA_LEFT: usize = 278;
+const EYE_OUTER_RIGHT: usize = 33;
+const EYE_OUTER_LEFT: usize = 263;
+/// Embeddings cost ~30 ms: compute one every this many frames with a face.
+const EMBED_EVERY: u32 = 8;
+
+fn dist2d(m: &Mesh, a: usize, b: usize) -> f32 {
+    let (p, q) = (m.point(a), m.point(b));
+    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+}
+
+/// Where the nose tip sits between the cheeks, −1…1, positive to the image's right.
+pub fn nose_offset(m: &Mesh) -> Option<f32> {
+    let (r, l, n) = (m.point(CHEEK_RIGHT), m.point(CHEEK_LEFT), m.point(NOSE_TIP));
+    let half = (l[0] - r[0]).abs() / 2.0;
+    (half >= 1.0).then(|| (n[0] - (l[0] + r[0]) / 2.0) / half)
+}
+
+/// Nose width and eye-corner distance over face width: perspective changes the first more.
+pub fn depth_ratios(m: &Mesh) -> (Option<f32>, Option<f32>) {
+    let width = dist2d(m, CHEEK_RIGHT, CHEEK_LEFT);
+    if width < 1.0 {
+        return (None, None);
+    }
+    (
+        Some(dist2d(m, ALA_RIGHT, ALA_LEFT) / width),
+        Some(dist2d(m, EYE_OUTER_RIGHT, EYE_OUTER_LEFT) / width),
+    )
+}
+
+pub fn face_obs(face: &Face, embedding: Option<Vec<f32>>) -> FaceObs {
+    let s = &face.signals;
+    FaceObs {
+        left_eye: s.left_eye_openness,
+        right_eye: s.right_eye_openness,
+        mouth: s.mouth_openness,
+        yaw: s.yaw,
+        pitch: s.pitch,
+        roll: s.roll,
+        face_size: s.face_size,
+        centre: s.center_offset,
+        sharpness: s.sharpness,
+        brightness: s.brightness,
+        nose_offset: nose_offset(&face.mesh),
+        embedding,
+    }
+}
+
+/// A short, stable fingerprint of the encoded bytes (duplicate-frame detection).
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// Per-connection vision state: the tracker and the embedding cadence.
+#[derive(Default)]
+pub struct Analyzer {
+    tracker: Tracker,
+    frames_with_face: u32,
+}
+
+/// One analysed frame: the observation for the verdict and, for the audit image, the face.
+pub struct Analysed {
+    pub obs: FrameObs,
+    pub face: Option<Face>,
+}
+
+impl Analyzer {
+    pub fn reset(&mut self) {
+        self.tracker.reset();
+        self.frames_with_face = 0;
+    }
+
+    /// Decodes and measures one streamed frame. CPU-bound: call from a blocking thread.
+    pub fn frame(
+        &mut self,
+        engine: &Engine,
+        jpeg: &[u8],
+        seq: u32,
+        capture_ms: i64,
+        arrival_ms: i64,
+    ) -> Result<Analysed, VisionError> {
+        let frame = openliveness_vision::decode_image(jpeg)?;
+        let tracked = self.tracker.process(engine, &frame)?;
+        let embedding = match &tracked.face {
+            Some(face) => {
+                self.frames_with_face += 1;
+                if self.frames_with_face % EMBED_EVERY == 1 {
+                    engine.embedding(&frame, &face.mesh).ok()
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let face_count = tracked
+            .detected_faces
+            .unwrap_or(usize::from(tracked.face.is_some()))
+            .min(u8::MAX as usize) as u8;
+        Ok(Analysed {
+            obs: FrameObs {
+                seq,
+                capture_ms,
+                arrival_ms,
+                face_count,
+                face: tracked.face.as_ref().map(|f| face_obs(f, embedding)),
+                content_hash: content_hash(jpeg),
+            },
+            face: tracked.face,
+        })
+    }
+}
+
+/// Measures a far or near still: every face, the main face's geometry, the PAD scores and
+/// the embedding. Returns the decoded frame too, for the audit image.
+pub fn still(
+    engine: &Engine,
+    jpeg: &[u8],
+    capture_ms: i64,
+    arrival_ms: i64,
+) -> Result<(StillObs, Frame, Option<Face>), VisionError> {
+    let frame = openliveness_vision::decode_image(jpeg)?;
+    let analysis = engine.analyze(&frame)?;
+    let main = analysis.faces.first().cloned();
+    let (nose, eyes) = main
+        .as_ref()
+        .map(|f| depth_ratios(&f.mesh))
+        .unwrap_or((None, None));
+    let scores = analysis.main_scores.as_ref();
+    let obs = StillObs {
+        capture_ms,
+        arrival_ms,
+        face_count: analysis.faces.len().min(u8::MAX as usize) as u8,
+        face_size: main.as_ref().map_or(0.0, |f| f.signals.face_size),
+        nose_to_face_width: nose,
+        eyes_to_face_width: eyes,
+        anti_spoof: scores.map(|s| s.anti_spoof),
+        liveness: scores.map(|s| s.liveness),
+        embedding: scores.map(|s| s.embedding.clone()),
+    };
+    Ok((obs, frame, main))
+}

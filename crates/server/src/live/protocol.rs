@@ -1,0 +1,296 @@
+//! The page ↔ server streaming protocol on the wire (docs/protocol.md): JSON text messages
+//! for control, binary messages for images and video.
+//!
+//! What must stay true: every size, count and rate is bounded here, before any decoding;
+//! a message that does not parse is an error with a stable code, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol; `hello` must name it.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Binary message header: magic `OL`, kind, reserved, seq (u32 BE), capture ms (i64 BE).
+pub const HEADER_LEN: usize = 16;
+pub const MAGIC: [u8; 2] = *b"OL";
+/// Largest streamed frame (JPEG).
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+/// Largest far or near still (JPEG).
+pub const MAX_STILL_BYTES: usize = 1024 * 1024;
+/// Largest video, all chunks together.
+pub const MAX_VIDEO_BYTES: usize = 8 * 1024 * 1024;
+/// Largest text message.
+pub const MAX_TEXT_BYTES: usize = 4 * 1024;
+/// Most frames accepted in any one-second window.
+pub const MAX_FRAMES_PER_SECOND: usize = 20;
+/// A connection silent for this long is closed.
+pub const IDLE_TIMEOUT_MS: u64 = 30_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Frame,
+    FarStill,
+    NearStill,
+    VideoChunk,
+}
+
+/// A parsed binary message; `payload` borrows the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binary<'a> {
+    pub kind: Kind,
+    pub seq: u32,
+    pub capture_ms: i64,
+    pub payload: &'a [u8],
+}
+
+/// Why a message was refused. `code()` is what the page receives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("binary message shorter than its {HEADER_LEN}-byte header")]
+    ShortHeader,
+    #[error("binary message does not start with \"OL\"")]
+    BadMagic,
+    #[error("unknown binary message kind {0}")]
+    UnknownKind(u8),
+    #[error("{what} of {size} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
+    #[error("empty image")]
+    Empty,
+    #[error("text message is not a known JSON message: {0}")]
+    BadText(String),
+    #[error("unsupported protocol version {0}; this server speaks {PROTOCOL_VERSION}")]
+    Version(u32),
+    #[error("more than {MAX_FRAMES_PER_SECOND} frames in one second")]
+    RateExceeded,
+    #[error("the image cannot be decoded")]
+    BadImage,
+    #[error("{0}")]
+    OutOfOrder(String),
+    #[error("no message for {IDLE_TIMEOUT_MS} ms")]
+    Idle,
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProtocolError::ShortHeader
+            | ProtocolError::BadMagic
+            | ProtocolError::UnknownKind(_)
+            | ProtocolError::BadText(_) => "MALFORMED_MESSAGE",
+            ProtocolError::TooLarge { .. } => "MESSAGE_TOO_LARGE",
+            ProtocolError::Empty | ProtocolError::BadImage => "BAD_IMAGE",
+            ProtocolError::Version(_) => "UNSUPPORTED_VERSION",
+            ProtocolError::RateExceeded => "RATE_EXCEEDED",
+            ProtocolError::OutOfOrder(_) => "OUT_OF_ORDER",
+            ProtocolError::Idle => "IDLE_TIMEOUT",
+        }
+    }
+}
+
+pub fn parse_binary(bytes: &[u8]) -> Result<Binary<'_>, ProtocolError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(ProtocolError::ShortHeader);
+    }
+    if bytes[..2] != MAGIC {
+        return Err(ProtocolError::BadMagic);
+    }
+    let kind = match bytes[2] {
+        1 => Kind::Frame,
+        2 => Kind::FarStill,
+        3 => Kind::NearStill,
+        4 => Kind::VideoChunk,
+        k => return Err(ProtocolError::UnknownKind(k)),
+    };
+    let mut seq = [0u8; 4];
+    seq.copy_from_slice(&bytes[4..8]);
+    let mut at = [0u8; 8];
+    at.copy_from_slice(&bytes[8..16]);
+    let payload = &bytes[HEADER_LEN..];
+    let (what, limit) = match kind {
+        Kind::Frame => ("frame", MAX_FRAME_BYTES),
+        Kind::FarStill | Kind::NearStill => ("still", MAX_STILL_BYTES),
+        Kind::VideoChunk => ("video chunk", MAX_VIDEO_BYTES),
+    };
+    if payload.len() > limit {
+        return Err(ProtocolError::TooLarge {
+            what,
+            size: payload.len(),
+            limit,
+        });
+    }
+    if payload.is_empty() && kind != Kind::VideoChunk {
+        return Err(ProtocolError::Empty);
+    }
+    Ok(Binary {
+        kind,
+        seq: u32::from_be_bytes(seq),
+        capture_ms: i64::from_be_bytes(at),
+        payload,
+    })
+}
+
+/// Builds a binary message (used by tests and clients written in Rust).
+pub fn encode_binary(kind: Kind, seq: u32, capture_ms: i64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.push(match kind {
+        Kind::Frame => 1,
+        Kind::FarStill => 2,
+        Kind::NearStill => 3,
+        Kind::VideoChunk => 4,
+    });
+    out.push(0);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&capture_ms.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Text messages from the page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message of every connection (and of every new try).
+    Hello { protocol: u32 },
+    /// The page's guidance judged the face positioned; asks for the challenge.
+    Positioned,
+    /// The last step's window has closed and the stills are sent: verify.
+    Finish,
+}
+
+pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ProtocolError::TooLarge {
+            what: "text message",
+            size: text.len(),
+            limit: MAX_TEXT_BYTES,
+        });
+    }
+    let msg: ClientMsg =
+        serde_json::from_str(text).map_err(|e| ProtocolError::BadText(e.to_string()))?;
+    if let ClientMsg::Hello { protocol } = msg {
+        if protocol != PROTOCOL_VERSION {
+            return Err(ProtocolError::Version(protocol));
+        }
+    }
+    Ok(msg)
+}
+
+/// Text messages to the page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerMsg {
+    #[serde(rename_all = "camelCase")]
+    Session {
+        signature_id: String,
+        try_no: u32,
+        tries_allowed: u32,
+        expires_at: i64,
+        server_time: i64,
+        locale: Option<String>,
+        audio: bool,
+        iframe: bool,
+        ui: Option<serde_json::Value>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Challenge {
+        nonce: String,
+        steps: usize,
+    },
+    #[serde(rename_all = "camelCase")]
+    Step {
+        index: usize,
+        total: usize,
+        action: &'static str,
+        deadline: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Verifying {
+        frames: usize,
+    },
+    #[serde(rename_all = "camelCase")]
+    Result {
+        passed: bool,
+        score: Option<u8>,
+        retry_allowed: bool,
+        tries_left: u32,
+        redirect_url: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    TryFailed {
+        reason: &'static str,
+        retry_allowed: bool,
+        tries_left: u32,
+    },
+    Expired,
+    #[serde(rename_all = "camelCase")]
+    Error {
+        code: &'static str,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_round_trip_and_bounds() {
+        let msg = encode_binary(Kind::Frame, 7, 1_700_000_000_123, b"\xff\xd8jpeg");
+        let b = parse_binary(&msg).unwrap();
+        assert_eq!(
+            (b.kind, b.seq, b.capture_ms, b.payload),
+            (Kind::Frame, 7, 1_700_000_000_123, &b"\xff\xd8jpeg"[..])
+        );
+        assert_eq!(parse_binary(&msg[..10]), Err(ProtocolError::ShortHeader));
+        let mut bad = msg.clone();
+        bad[0] = b'X';
+        assert_eq!(parse_binary(&bad), Err(ProtocolError::BadMagic));
+        bad = msg.clone();
+        bad[2] = 9;
+        assert_eq!(parse_binary(&bad), Err(ProtocolError::UnknownKind(9)));
+        let big = encode_binary(Kind::Frame, 1, 0, &vec![0u8; MAX_FRAME_BYTES + 1]);
+        assert!(matches!(
+            parse_binary(&big),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+        let empty = encode_binary(Kind::FarStill, 1, 0, b"");
+        assert_eq!(parse_binary(&empty), Err(ProtocolError::Empty));
+    }
+
+    #[test]
+    fn text_messages() {
+        assert_eq!(
+            parse_text(r#"{"type":"hello","protocol":1}"#),
+            Ok(ClientMsg::Hello { protocol: 1 })
+        );
+        assert_eq!(
+            parse_text(r#"{"type":"positioned"}"#),
+            Ok(ClientMsg::Positioned)
+        );
+        assert_eq!(
+            parse_text(r#"{"type":"hello","protocol":2}"#),
+            Err(ProtocolError::Version(2))
+        );
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"type":"bogus"}"#,
+            r#"{"type":"finish","x":1}"#,
+        ] {
+            assert_eq!(
+                parse_text(bad).map_err(|e| e.code()),
+                Err("MALFORMED_MESSAGE"),
+                "{bad}"
+            );
+        }
+        let long = format!(r#"{{"type":"positioned","pad":"{}"}}"#, "x".repeat(5000));
+        assert_eq!(
+            parse_text(&long).map_err(|e| e.code()),
+            Err("MESSAGE_TOO_LARGE")
+        );
+    }
+}

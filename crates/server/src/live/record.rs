@@ -1,0 +1,126 @@
+//! Recording a try's verdict: the stills, video and audit image as sealed blobs, the
+//! verdict and its signals in the session row. The newest try's result is the session's.
+
+use openliveness_liveness::{Challenge, QualityOutcome, Verdict};
+use openliveness_store::{SessionResult, SessionStatus};
+
+use super::audit;
+use super::conn::{Conn, TryData};
+use crate::state::now_ms;
+
+/// The primary contract's code for a verdict.
+pub fn result_code(verdict: &Verdict) -> &'static str {
+    match verdict.quality {
+        None => "SUCCESS",
+        Some(QualityOutcome::NoFace) => "NO_FACE_DETECTED",
+        Some(QualityOutcome::TooManyFaces) => "TOO_MANY_FACES_DETECTED",
+        Some(QualityOutcome::InvalidFace) => "INVALID_FACE_DETECTED",
+        Some(QualityOutcome::Occluded) => "FACE_OCCLUDED",
+        Some(QualityOutcome::PoorQuality) => "FACE_QUALITY_TOO_POOR",
+    }
+}
+
+pub async fn store_result(
+    conn: &Conn,
+    challenge: &Challenge,
+    verdict: &Verdict,
+    data: TryData,
+) -> Result<(), String> {
+    let state = &conn.state;
+    let blobs = &state.blobs;
+    let put = |bytes: Vec<u8>| async move { blobs.put(bytes).await.map_err(|e| e.to_string()) };
+
+    // The audit image: stills and sampled frames with face box and mesh drawn.
+    let mut tiles = Vec::new();
+    for still in [&data.far, &data.near].into_iter().flatten() {
+        tiles.push(audit::tile(&still.frame, still.face.as_ref()));
+    }
+    let samples = data.samples;
+    let sample_tiles = tokio::task::spawn_blocking(move || {
+        samples
+            .iter()
+            .filter_map(|(jpeg, face)| {
+                let frame = openliveness_vision::decode_image(jpeg).ok()?;
+                Some(audit::tile(&frame, face.as_ref()))
+            })
+            .take(2)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    tiles.extend(sample_tiles);
+    let montage = tokio::task::spawn_blocking(move || audit::montage(&tiles))
+        .await
+        .ok()
+        .flatten();
+
+    let far_time = data.far.as_ref().map(|s| s.obs.capture_ms);
+    let near_time = data.near.as_ref().map(|s| s.obs.capture_ms);
+    let image_far_blob = match data.far {
+        Some(s) => Some(put(s.jpeg).await?),
+        None => None,
+    };
+    let image_near_blob = match data.near {
+        Some(s) => Some(put(s.jpeg).await?),
+        None => None,
+    };
+    let video_blob = if conn.account.video_enabled && !data.video.is_empty() {
+        Some(put(data.video).await?)
+    } else {
+        None
+    };
+    let audit_blob = match montage {
+        Some(m) => Some(put(m).await?),
+        None => None,
+    };
+    let quality = verdict.quality.is_some();
+    let signals = serde_json::json!({
+        "tryNo": conn.live.try_no(),
+        "nonce": challenge.nonce(),
+        "challenge": challenge.actions().iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "frames": data.frames.len(),
+        "verdict": verdict,
+    });
+    let previous = state
+        .store
+        .session(conn.session.signature_id())
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.blob_keys())
+        .unwrap_or_default();
+    state
+        .store
+        .finish_session(
+            conn.session.signature_id(),
+            if verdict.passed {
+                SessionStatus::Passed
+            } else {
+                SessionStatus::Failed
+            },
+            SessionResult {
+                result_code: result_code(verdict).to_owned(),
+                score: (!quality).then_some(i64::from(verdict.score)),
+                attack_type: verdict.attack_type.map(|a| i64::from(a.code())),
+                signals: Some(signals.to_string()),
+                image_far_blob,
+                image_near_blob,
+                video_blob,
+                audit_blob,
+                far_image_time: far_time,
+                near_image_time: near_time,
+                multi_device: false,
+                use_slave_url: false,
+            },
+            now_ms(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    // An earlier try's images are superseded; they are not kept.
+    for key in previous {
+        if let Err(e) = blobs.delete(&key).await {
+            tracing::warn!(blob = %key, error = %e, "could not delete a superseded blob");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! A client of the live protocol (docs/protocol.md), written from the document: it plays a
+//! script — what image to send at each moment of each revealed step — in real time.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use image::RgbImage;
+use openliveness_server::live::protocol::{encode_binary, Kind};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::subject::jpeg;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Frames per second the client streams at.
+pub const FPS: u64 = 10;
+
+/// What the script is told when asked for a frame.
+#[derive(Debug, Clone)]
+pub struct Moment {
+    /// Milliseconds since the session started (hello).
+    pub t_ms: i64,
+    /// The current step's action and milliseconds since it was revealed, if any.
+    pub step: Option<(String, i64)>,
+    /// Actions revealed so far, in order.
+    pub revealed: Vec<String>,
+}
+
+/// One sent binary message, for replays.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub kind: Kind,
+    pub seq: u32,
+    pub capture_ms: i64,
+    pub payload: Vec<u8>,
+    pub t_ms: i64,
+}
+
+/// What a script sends: an image to encode now, or recorded bytes with their own capture
+/// time (replays).
+pub enum Shot {
+    Image(RgbImage),
+    Raw(Vec<u8>, i64),
+}
+
+pub trait Script: Send {
+    /// The frame to send now, or `None` to send nothing.
+    fn frame(&mut self, m: &Moment) -> Option<Shot>;
+    /// The far and near stills.
+    fn stills(&mut self) -> (Shot, Shot);
+    /// The capture time to declare for a frame made at `now_ms` (server and page share a
+    /// clock in the tests). Attacks that inject old material override it.
+    fn capture_ms(&mut self, now_ms: i64, _m: &Moment) -> i64 {
+        now_ms
+    }
+    /// Extra frames sent right after each frame (bursts).
+    fn burst(&mut self) -> usize {
+        0
+    }
+}
+
+fn shot(s: Shot, _now: i64, declared: i64) -> (Vec<u8>, i64) {
+    match s {
+        Shot::Image(img) => (jpeg(&img), declared),
+        Shot::Raw(bytes, at) => (bytes, at),
+    }
+}
+
+pub struct Outcome {
+    pub result: Option<Value>,
+    pub messages: Vec<Value>,
+    pub sent: Vec<Sent>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.result.as_ref().is_some_and(|r| r["passed"] == true)
+    }
+}
+
+pub fn ws_url(page_url: &str) -> String {
+    page_url
+        .replacen("http://", "ws://", 1)
+        .replacen("/h5/liveness?", "/h5/liveness/ws?", 1)
+}
+
+pub fn now_ms() -> i64 {
+    openliveness_server::state::now_ms()
+}
+
+async fn send_bin(ws: &mut Ws, s: &Sent) {
+    let msg = encode_binary(s.kind, s.seq, s.capture_ms, &s.payload);
+    ws.send(Message::Binary(msg.into()))
+        .await
+        .expect("binary sent");
+}
+
+/// Reads whatever the server has sent, without waiting.
+async fn drain(ws: &mut Ws, into: &mut Vec<Value>) {
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {
+        if let Message::Text(t) = msg {
+            if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                into.push(v);
+            }
+        }
+    }
+}
+
+async fn wait_for(
+    ws: &mut Ws,
+    into: &mut Vec<Value>,
+    kinds: &[&str],
+    limit: Duration,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(t.as_str()).ok()?;
+                into.push(v.clone());
+                if kinds.iter().any(|k| v["type"] == *k) {
+                    return Some(v);
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Plays `script` against the session at `page_url`; returns what the server answered.
+pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(page_url))
+        .await
+        .expect("websocket connects");
+    let mut msgs = Vec::new();
+    let mut sent = Vec::new();
+    ws.send(Message::Text(
+        json!({"type":"hello","protocol":1}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    wait_for(&mut ws, &mut msgs, &["session"], Duration::from_secs(10))
+        .await
+        .expect("session message");
+    let start = now_ms();
+
+    let mut seq = 0u32;
+    let mut interval = tokio::time::interval(Duration::from_millis(1000 / FPS));
+    let mut positioned = false;
+    let mut steps: Vec<(String, i64, i64)> = Vec::new(); // action, revealed at, deadline
+    let mut total = usize::MAX;
+    loop {
+        interval.tick().await;
+        let now = now_ms();
+        let t = now - start;
+        drain(&mut ws, &mut msgs).await;
+        for m in &msgs {
+            if m["type"] == "challenge" {
+                total = m["steps"].as_u64().unwrap_or(0) as usize;
+            }
+            if m["type"] == "step" {
+                let idx = m["index"].as_u64().unwrap_or(0) as usize;
+                if idx == steps.len() {
+                    steps.push((
+                        m["action"].as_str().unwrap_or("").to_owned(),
+                        now,
+                        m["deadline"].as_i64().unwrap_or(0),
+                    ));
+                }
+            }
+        }
+        if msgs
+            .iter()
+            .any(|m| m["type"] == "error" || m["type"] == "tryFailed" || m["type"] == "expired")
+        {
+            return finish(ws, msgs, sent).await;
+        }
+        if steps.len() == total && steps.last().is_some_and(|s| now > s.2 + 150) {
+            break;
+        }
+        if t > 60_000 {
+            break;
+        }
+        if !positioned && t >= 1000 {
+            ws.send(Message::Text(
+                json!({"type":"positioned"}).to_string().into(),
+            ))
+            .await
+            .unwrap();
+            positioned = true;
+        }
+        let moment = Moment {
+            t_ms: t,
+            step: steps.last().map(|(a, at, _)| (a.clone(), now - at)),
+            revealed: steps.iter().map(|s| s.0.clone()).collect(),
+        };
+        if let Some(next) = script.frame(&moment) {
+            let declared = script.capture_ms(now, &moment);
+            let (payload, capture_ms) = shot(next, now, declared);
+            for _ in 0..=script.burst() {
+                seq += 1;
+                let s = Sent {
+                    kind: Kind::Frame,
+                    seq,
+                    capture_ms,
+                    payload: payload.clone(),
+                    t_ms: t,
+                };
+                send_bin(&mut ws, &s).await;
+                sent.push(s);
+            }
+        }
+    }
+    let (far, near) = script.stills();
+    for (kind, still) in [(Kind::FarStill, far), (Kind::NearStill, near)] {
+        let now = now_ms();
+        let (payload, capture_ms) = shot(still, now, now);
+        let s = Sent {
+            kind,
+            seq: 0,
+            capture_ms,
+            payload,
+            t_ms: now - start,
+        };
+        send_bin(&mut ws, &s).await;
+        sent.push(s);
+    }
+    finish(ws, msgs, sent).await
+}
+
+async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>) -> Outcome {
+    let _ = ws
+        .send(Message::Text(json!({"type":"finish"}).to_string().into()))
+        .await;
+    let result = wait_for(
+        &mut ws,
+        &mut msgs,
+        &["result", "error", "tryFailed", "expired"],
+        Duration::from_secs(60),
+    )
+    .await
+    .filter(|v| v["type"] == "result");
+    let _ = ws.close(None).await;
+    Outcome {
+        result,
+        messages: msgs,
+        sent,
+    }
+}
