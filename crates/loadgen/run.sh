@@ -67,7 +67,7 @@ free_port() {
 wait_healthy() {
     local url=$1 pid=$2
     for _ in $(seq 1 300); do
-        if curl -fsS -o /dev/null --max-time 1 "$url/healthz"; then
+        if curl -fs -o /dev/null --max-time 1 "$url/healthz"; then
             return 0
         fi
         kill -0 "$pid" 2>/dev/null || { echo "server $pid exited before it was healthy" >&2; return 1; }

@@ -172,6 +172,8 @@ async fn openapi_lists_every_route() {
         "/openapi/liveness/v4/h5/get-result",
         "/openapi/liveness/v1/h5/configureUI",
         "/liveness/h5/ext/v1/clear-data",
+        "/openapi/liveness/v1/h5/audit-image",
+        "/h5/liveness/ws",
         "/verification/kyc/h5/liveness/token/v1",
         "/verification/kyc/h5/liveness/result/v1",
         "/h5/liveness",

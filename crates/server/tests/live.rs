@@ -172,6 +172,18 @@ async fn attack_suite() {
         sp.attempted += 1;
         let attack_type = body["data"]["attackType"].as_i64();
         sp.attack_types.push(attack_type);
+        if let Some(url) = body["data"]["auditImageUrl"].as_str() {
+            let audit = app
+                .client
+                .get(url)
+                .header("X-ACCESS-TOKEN", &token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(audit.status(), 200, "audit image of {}", sp.name);
+            assert_eq!(audit.headers()["content-type"], "image/jpeg");
+            assert!(audit.bytes().await.unwrap().starts_with(b"\xff\xd8"));
+        }
         if out.passed() || body["data"]["score"].as_i64().is_some_and(|s| s >= 50) {
             sp.wrong += 1;
             eprintln!("ATTACK ACCEPTED: {}: {:?}", sp.name, out.result);
@@ -205,13 +217,11 @@ async fn attack_suite() {
         );
         std::fs::write(&path, doc).expect("report written");
     }
+    // Every attack is rejected. Its attackType is reported in the table, not required: the
+    // verdict sets one only when it scores an attack 0, and a clip that happens to answer
+    // one step can score above 0 and still fail.
     for s in &report[1..] {
         assert_eq!(s.wrong, 0, "{} accepted", s.name);
-        assert!(
-            s.attack_types.iter().all(|t| t.is_some()),
-            "{}: rejected without an attackType",
-            s.name
-        );
     }
     app.cleanup().await;
 }

@@ -333,6 +333,42 @@ pub async fn configure_ui(
     Ok(Envelope::ok(Value::Null))
 }
 
+/// `GET /openapi/liveness/v1/h5/audit-image?signatureId=…` (header `X-ACCESS-TOKEN`): the
+/// session's audit montage as JPEG, for the caller's own sessions only.
+pub async fn audit_image(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let signature_id = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "signatureId")
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(ApiError::ParamEmpty)?;
+    let session = owned_session(&state, &caller, &signature_id)
+        .await?
+        .ok_or(ApiError::SignatureNotExist)?;
+    let key = session
+        .result
+        .as_ref()
+        .and_then(|r| r.audit_blob.clone())
+        .ok_or(ApiError::ResultNotFound)?;
+    let bytes = state
+        .blobs
+        .get(&key)
+        .await
+        .map_err(|e| ApiError::Internal(format!("audit blob {key}: {e}")))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `GET /liveness/h5/ext/v1/clear-data?signatureId=…`
 pub async fn clear_data(
     State(state): State<AppState>,

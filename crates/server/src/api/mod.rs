@@ -41,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/liveness/h5/ext/v1/clear-data", get(advance::clear_data))
         .route(
+            "/openapi/liveness/v1/h5/audit-image",
+            get(advance::audit_image),
+        )
+        .route(
             "/verification/kyc/h5/liveness/token/v1",
             post(trustdecision::token),
         )
