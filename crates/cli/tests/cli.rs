@@ -176,7 +176,9 @@ fn zero_config_serve_and_operator_commands() {
         key["accessKey"].as_str().unwrap(),
         key["secretKey"].as_str().unwrap(),
     );
-    let r = generate_token(&server.base, ak, sk, now_ms());
+    // One base time: a signature is accepted once, so every call gets its own timestamp.
+    let t0 = now_ms();
+    let r = generate_token(&server.base, ak, sk, t0);
     assert_eq!(r["code"], "SUCCESS", "{r}");
     let token = r["data"]["token"].as_str().unwrap().to_owned();
     let get_token = |t: &str| {
@@ -201,7 +203,7 @@ fn zero_config_serve_and_operator_commands() {
             Some("Account is disabled. Please contact your sales manager for help")
         )
     );
-    let r = generate_token(&server.base, ak, sk, now_ms() - 7);
+    let r = generate_token(&server.base, ak, sk, t0 - 7);
     assert_eq!(r["code"], "ACCOUNT_DISABLED");
     run(dir.path(), &["account", "enable", "acme"]);
     run(dir.path(), &["key", "revoke", ak]);
@@ -256,10 +258,12 @@ fn acknowledged_writes_survive_kill_9() {
         Server { child, base }
     };
     let mut server = start(&mut serve_cmd);
+    // One base time: a signature is accepted once, so every call gets its own timestamp.
+    let t0 = now_ms();
     let mut tokens = Vec::new();
     let mut sessions = Vec::new();
     for i in 0..20 {
-        let r = generate_token(&server.base, ak, sk, now_ms() - i);
+        let r = generate_token(&server.base, ak, sk, t0 - i);
         assert_eq!(r["code"], "SUCCESS", "{r}");
         let t = r["data"]["token"].as_str().unwrap().to_owned();
         let (_, s) = http(
