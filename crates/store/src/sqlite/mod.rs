@@ -19,7 +19,10 @@ use rows::{ACCOUNT_COLS, KEY_COLS};
 use writer::Writer;
 
 /// Idle read connections kept open; more are opened under load and closed afterwards.
-const MAX_IDLE_READERS: usize = 8;
+/// Opening one re-parses the schema, so keep as many as requests read at once under load
+/// (64 concurrent connections in docs/benchmarks.md: 8 made most reads open and close a
+/// connection).
+const MAX_IDLE_READERS: usize = 64;
 
 pub struct SqliteStore {
     writer: Writer,
