@@ -168,8 +168,22 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
             limit: MAX_TEXT_BYTES,
         });
     }
-    let msg: ClientMsg =
+    let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ProtocolError::BadText(e.to_string()))?;
+    // serde does not refuse unknown fields on unit variants of a tagged enum: check here,
+    // so a client speaking another version finds out at once.
+    let allowed: &[&str] = match value.get("type").and_then(|t| t.as_str()) {
+        Some("hello") => &["type", "protocol"],
+        _ => &["type"],
+    };
+    if let Some(extra) = value
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
+    {
+        return Err(ProtocolError::BadText(format!("unknown field {extra:?}")));
+    }
+    let msg: ClientMsg =
+        serde_json::from_value(value).map_err(|e| ProtocolError::BadText(e.to_string()))?;
     if let ClientMsg::Hello { protocol } = msg {
         if protocol != PROTOCOL_VERSION {
             return Err(ProtocolError::Version(protocol));
