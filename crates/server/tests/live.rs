@@ -161,10 +161,7 @@ async fn attack_suite() {
     if let Some(rec) = recorded {
         species.push((
             attack("replay of an earlier successful session"),
-            Box::new(Replay {
-                recorded: rec,
-                next: 0,
-            }),
+            Box::new(Replay { recorded: rec }),
         ));
     }
     for (mut sp, mut script) in species {

@@ -29,7 +29,7 @@ pub use engine::{Analysis, Engine, EngineOptions, Face};
 pub use frame::{decode_image, Frame, MAX_DIMENSION};
 pub use geometry::{BBox, Point, Roi};
 pub use iris::Eye;
-pub use mesh::{Mesh, NUM_POINTS};
+pub use mesh::{Mesh, LEFT_EYE_OUTER, NUM_POINTS, RIGHT_EYE_OUTER};
 pub use signals::Signals;
 pub use stills::{cosine_similarity, StillScores};
 

@@ -5,7 +5,9 @@
 //! happen in [`Analyzer`]), and geometry uses the mesh's image-plane points only.
 
 use openliveness_liveness::{FaceObs, FrameObs, StillObs};
-use openliveness_vision::{Engine, Face, Frame, Mesh, Tracker, VisionError};
+use openliveness_vision::{
+    Engine, Face, Frame, Mesh, Tracker, VisionError, LEFT_EYE_OUTER, RIGHT_EYE_OUTER,
+};
 
 /// Mesh indices (MediaPipe face mesh) used for the depth and parallax ratios.
 const NOSE_TIP: usize = 1;
@@ -13,8 +15,6 @@ const CHEEK_RIGHT: usize = 234;
 const CHEEK_LEFT: usize = 454;
 const ALA_RIGHT: usize = 48;
 const ALA_LEFT: usize = 278;
-const EYE_OUTER_RIGHT: usize = 33;
-const EYE_OUTER_LEFT: usize = 263;
 /// Embeddings cost ~30 ms: compute one every this many frames with a face.
 const EMBED_EVERY: u32 = 8;
 
@@ -38,7 +38,7 @@ pub fn depth_ratios(m: &Mesh) -> (Option<f32>, Option<f32>) {
     }
     (
         Some(dist2d(m, ALA_RIGHT, ALA_LEFT) / width),
-        Some(dist2d(m, EYE_OUTER_RIGHT, EYE_OUTER_LEFT) / width),
+        Some(dist2d(m, RIGHT_EYE_OUTER, LEFT_EYE_OUTER) / width),
     )
 }
 

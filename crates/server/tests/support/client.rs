@@ -61,7 +61,7 @@ pub trait Script: Send {
     }
 }
 
-fn shot(s: Shot, _now: i64, declared: i64) -> (Vec<u8>, i64) {
+fn shot(s: Shot, declared: i64) -> (Vec<u8>, i64) {
     match s {
         Shot::Image(img) => (jpeg(&img), declared),
         Shot::Raw(bytes, at) => (bytes, at),
@@ -200,7 +200,7 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
         };
         if let Some(next) = script.frame(&moment) {
             let declared = script.capture_ms(now, &moment);
-            let (payload, capture_ms) = shot(next, now, declared);
+            let (payload, capture_ms) = shot(next, declared);
             for _ in 0..=script.burst() {
                 seq += 1;
                 let s = Sent {
@@ -218,7 +218,7 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
     let (far, near) = script.stills();
     for (kind, still) in [(Kind::FarStill, far), (Kind::NearStill, near)] {
         let now = now_ms();
-        let (payload, capture_ms) = shot(still, now, now);
+        let (payload, capture_ms) = shot(still, now);
         let s = Sent {
             kind,
             seq: 0,

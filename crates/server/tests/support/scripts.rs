@@ -167,7 +167,6 @@ impl Script for NonResponsive<'_> {
 /// An earlier session's messages, sent again byte for byte with their recorded times.
 pub struct Replay {
     pub recorded: Vec<Sent>,
-    pub next: usize,
 }
 
 impl Script for Replay {
