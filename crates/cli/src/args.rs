@@ -35,7 +35,10 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCmd),
-    /// Clear sessions past their account's retention period, delete expired tokens (serve does this every 10 minutes).
+    /// Inspect and retry webhook deliveries (see docs/webhooks.md).
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+    /// Clear sessions past their account's retention period, delete expired tokens and old delivered webhooks (serve does this every 10 minutes).
     Purge(Shared),
     /// Find faces and measure them in images; prints one JSON object per image.
     Analyze(AnalyzeArgs),
@@ -111,6 +114,13 @@ pub enum AccountCmd {
         #[command(flatten)]
         shared: Shared,
     },
+    /// Replace the account's webhook signing secret; prints the new one once. The old one
+    /// stops signing at once.
+    RotateWebhookSecret {
+        name: String,
+        #[command(flatten)]
+        shared: Shared,
+    },
 }
 
 impl AccountCmd {
@@ -120,6 +130,7 @@ impl AccountCmd {
             AccountCmd::Update(u) => &u.shared,
             AccountCmd::Disable { shared, .. }
             | AccountCmd::Enable { shared, .. }
+            | AccountCmd::RotateWebhookSecret { shared, .. }
             | AccountCmd::List { shared } => shared,
         }
     }
@@ -156,6 +167,9 @@ pub struct CreateAccount {
     /// Days after which session images and video are purged
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub retention_days: u32,
+    /// http(s) URL notified (signed POST) when a session finishes; prints the webhook secret once
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
     #[command(flatten)]
     pub shared: Shared,
 }
@@ -184,6 +198,12 @@ pub struct UpdateAccount {
     pub video: Option<bool>,
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<u32>,
+    /// http(s) URL notified when a session finishes (the first one set prints the webhook secret)
+    #[arg(long, value_name = "URL", conflicts_with = "no_callback_url")]
+    pub callback_url: Option<String>,
+    /// Remove the callback URL: no more webhooks; pending ones fail
+    #[arg(long)]
+    pub no_callback_url: bool,
     #[command(flatten)]
     pub shared: Shared,
 }
@@ -216,6 +236,46 @@ impl KeyCmd {
             KeyCmd::Create { shared, .. }
             | KeyCmd::Revoke { shared, .. }
             | KeyCmd::List { shared, .. } => shared,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCmd {
+    /// List webhook jobs as JSON, newest first.
+    List {
+        /// Only this account's jobs
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Only jobs in this state
+        #[arg(long, value_name = "STATUS", value_parser = ["pending", "delivered", "failed"])]
+        status: Option<String>,
+        /// Most jobs to print
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        #[command(flatten)]
+        shared: Shared,
+    },
+    /// Show one job with every delivery attempt (time, HTTP status or error, duration).
+    Show {
+        id: i64,
+        #[command(flatten)]
+        shared: Shared,
+    },
+    /// Send a job again now: a failed or delivered one gets a fresh set of attempts.
+    Retry {
+        id: i64,
+        #[command(flatten)]
+        shared: Shared,
+    },
+}
+
+impl WebhookCmd {
+    pub fn shared(&self) -> &Shared {
+        match self {
+            WebhookCmd::List { shared, .. }
+            | WebhookCmd::Show { shared, .. }
+            | WebhookCmd::Retry { shared, .. } => shared,
         }
     }
 }

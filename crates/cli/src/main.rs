@@ -12,7 +12,7 @@ use openliveness_server::config::{Config, LogFormat, Overrides};
 use openliveness_server::{open_backend, Application};
 use openliveness_store::{AccountPatch, NewAccount};
 
-use args::{AccountCmd, Cli, Command, KeyCmd, Shared};
+use args::{AccountCmd, Cli, Command, KeyCmd, Shared, WebhookCmd};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -94,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Key(cmd) => key(cmd).await,
+        Command::Webhook(cmd) => webhook(cmd).await,
         Command::Purge(shared) => {
             let config = load_config(&shared, Overrides::default())?;
             init_logging("warn", config.log_format);
@@ -182,9 +183,15 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
     let shared = cmd.shared();
     let config = load_config(shared, Overrides::default())?;
     init_logging("warn", config.log_format);
-    let (store, _) = open_backend(&config).await?;
+    let (store, sealer) = open_backend(&config).await?;
     match cmd {
         AccountCmd::Create(a) => {
+            // Checked before anything is written, so a bad URL leaves no account behind.
+            let callback_url = a
+                .callback_url
+                .as_deref()
+                .map(admin::parse_callback_url)
+                .transpose()?;
             let new = NewAccount {
                 name: admin::check_name(&a.name)?,
                 regions: admin::parse_regions(&a.regions)?,
@@ -202,9 +209,21 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
                 video_enabled: a.video,
                 retention_days: a.retention_days,
             };
-            print_json(&admin::create_account(store.as_ref(), new).await?)
+            let mut account = admin::create_account(store.as_ref(), new).await?;
+            let mut secret = None;
+            if let Some(url) = callback_url {
+                (account, secret) =
+                    admin::set_callback_url(store.as_ref(), &sealer, &account.name, Some(&url))
+                        .await?;
+            }
+            print_json(&with_secret(&account, secret)?)
         }
         AccountCmd::Update(u) => {
+            let callback_url = u
+                .callback_url
+                .as_deref()
+                .map(admin::parse_callback_url)
+                .transpose()?;
             let patch = AccountPatch {
                 regions: u.regions.as_deref().map(admin::parse_regions).transpose()?,
                 allowed_domains: u
@@ -219,9 +238,20 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
                 pass_threshold: u.pass_threshold,
                 video_enabled: u.video,
                 retention_days: u.retention_days,
+                callback_url: u.no_callback_url.then_some(None),
                 disabled: None,
             };
-            print_json(&admin::update_account(store.as_ref(), &u.name, patch).await?)
+            let mut account = admin::update_account(store.as_ref(), &u.name, patch).await?;
+            let mut secret = None;
+            if let Some(url) = callback_url {
+                (account, secret) =
+                    admin::set_callback_url(store.as_ref(), &sealer, &u.name, Some(&url)).await?;
+            }
+            print_json(&with_secret(&account, secret)?)
+        }
+        AccountCmd::RotateWebhookSecret { ref name, .. } => {
+            let secret = admin::rotate_webhook_secret(store.as_ref(), &sealer, name).await?;
+            print_json(&serde_json::json!({ "name": name, "webhookSecret": secret }))
         }
         AccountCmd::Disable { ref name, .. } | AccountCmd::Enable { ref name, .. } => {
             let disabled = matches!(cmd, AccountCmd::Disable { .. });
@@ -266,6 +296,83 @@ async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
                 })
                 .collect();
             print_json(&keys)
+        }
+    }
+}
+
+/// The account as JSON, with a new webhook secret when one was just made (shown once).
+fn with_secret(
+    account: &openliveness_store::Account,
+    secret: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(account)?;
+    if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
+        obj.insert("webhookSecret".into(), secret.into());
+    }
+    Ok(v)
+}
+
+async fn webhook(cmd: WebhookCmd) -> anyhow::Result<()> {
+    use openliveness_store::{WebhookFilter, WebhookJob, WebhookStatus};
+    let config = load_config(cmd.shared(), Overrides::default())?;
+    init_logging("warn", config.log_format);
+    let (store, _) = open_backend(&config).await?;
+    let names: std::collections::HashMap<i64, String> = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let describe = |job: &WebhookJob| -> anyhow::Result<serde_json::Value> {
+        let mut v = serde_json::to_value(job)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("account".into(), names.get(&job.account_id).cloned().into());
+        }
+        Ok(v)
+    };
+    match cmd {
+        WebhookCmd::List {
+            account,
+            status,
+            limit,
+            ..
+        } => {
+            let account_id = match account {
+                Some(name) => Some(
+                    store
+                        .account_by_name(&name)
+                        .await?
+                        .ok_or(admin::AdminError::NoAccount(name))?
+                        .id,
+                ),
+                None => None,
+            };
+            let filter = WebhookFilter {
+                account_id,
+                // clap already restricted the value to the three states.
+                status: status.as_deref().and_then(WebhookStatus::parse),
+                limit,
+            };
+            let jobs = store.webhook_jobs(filter).await?;
+            let out = jobs
+                .iter()
+                .map(describe)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            print_json(&out)
+        }
+        WebhookCmd::Show { id, .. } => {
+            let job = store
+                .webhook_job(id)
+                .await?
+                .ok_or(admin::AdminError::NoWebhookJob(id))?;
+            let mut v = describe(&job)?;
+            v["attempts"] = serde_json::to_value(store.webhook_attempts(id).await?)?;
+            v["attemptCount"] = job.attempts.into();
+            print_json(&v)
+        }
+        WebhookCmd::Retry { id, .. } => {
+            let job = admin::retry_webhook(store.as_ref(), id).await?;
+            print_json(&describe(&job)?)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The command-line contract, driven through the real binary: `serve` with no
-//! configuration, `account create`, `key create`, `account disable`, `key revoke`, and a
-//! kill -9 that must lose no acknowledged write.
+//! configuration, `account create`, `key create`, `account disable`, `key revoke`, a
+//! kill -9 that must lose no acknowledged write, and the webhook commands around a real
+//! delivery.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -315,7 +316,9 @@ fn bad_invocations_fail_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ISO 3166-1 alpha-3"));
     let help = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for cmd in ["serve", "migrate", "account", "key", "purge", "version"] {
+    for cmd in [
+        "serve", "migrate", "account", "key", "webhook", "purge", "version",
+    ] {
         assert!(help.contains(cmd), "--help lists {cmd}");
     }
 }
@@ -447,4 +450,237 @@ fn image_grey(side: u32) -> Vec<u8> {
     chunk(&mut out, b"IDAT", &z);
     chunk(&mut out, b"IEND", &[]);
     out
+}
+
+fn run_fails(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("OPENLIVENESS_DATA_DIR")
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// One HTTP request as a receiver saw it: headers (lower-case names) and body.
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Accepts one request on `listener`, answers 204, and hands the request over.
+fn receive_one(listener: std::net::TcpListener) -> std::thread::JoinHandle<Option<Received>> {
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (stream, _) = listener.accept().ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        let mut reader = BufReader::new(stream);
+        let mut headers = Vec::new();
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).ok()?;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).ok()?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (k, v) = line.split_once(':')?;
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")?
+            .1
+            .parse()
+            .ok()?;
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).ok()?;
+        let mut stream = reader.into_inner();
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        Some(Received { headers, body })
+    })
+}
+
+#[test]
+fn webhook_commands_around_a_real_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = run_fails(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "acme",
+            "--regions",
+            "IDN",
+            "--callback-url",
+            "ftp://x.org/",
+        ],
+    );
+    assert!(err.contains("use http:// or https://"), "{err}");
+    assert_eq!(
+        run(dir.path(), &["account", "list"]),
+        json!([]),
+        "a refused URL leaves no account behind"
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    let created = run(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "acme",
+            "--regions",
+            "IDN",
+            "--callback-url",
+            "http://x.org/a",
+        ],
+    );
+    assert_eq!(created["callbackUrl"], "http://x.org/a");
+    let first_secret = created["webhookSecret"].as_str().unwrap().to_owned();
+    let updated = run(
+        dir.path(),
+        &["account", "update", "acme", "--callback-url", &hook],
+    );
+    assert_eq!(updated["callbackUrl"], hook.as_str());
+    assert!(updated.get("webhookSecret").is_none(), "shown once only");
+    let rotated = run(dir.path(), &["account", "rotate-webhook-secret", "acme"]);
+    let secret = rotated["webhookSecret"].as_str().unwrap().to_owned();
+    assert_ne!(secret, first_secret);
+    assert!(run(dir.path(), &["account", "list"])[0]
+        .get("webhookSecret")
+        .is_none());
+    let err = run_fails(
+        dir.path(),
+        &[
+            "account",
+            "update",
+            "acme",
+            "--callback-url",
+            &hook,
+            "--no-callback-url",
+        ],
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+
+    // A verdict recorded in the store queues the job, as the live channel does.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use openliveness_store::*;
+        let store = sqlite::SqliteStore::open(&dir.path().join("data/openliveness.db"))
+            .await
+            .unwrap();
+        let account = store.account_by_name("acme").await.unwrap().unwrap();
+        let now = now_ms();
+        store
+            .create_session(
+                NewSession {
+                    signature_id: "sig-cli".into(),
+                    account_id: account.id,
+                    access_key: "ak".into(),
+                    facade: Facade::Advance,
+                    capability_hash: "c".repeat(64),
+                    td_token: None,
+                    region: "IDN".into(),
+                    user_id: None,
+                    return_url: "https://example.com/ok".into(),
+                    failed_return_url: None,
+                    try_count: 1,
+                    product_level: "STANDARD".into(),
+                    locale: None,
+                    audio: false,
+                    iframe: false,
+                    ui_config: None,
+                    created_at: now,
+                    expires_at: now + 60_000,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let result = SessionResult {
+            result_code: "SUCCESS".into(),
+            score: Some(81),
+            ..Default::default()
+        };
+        store
+            .finish_session("sig-cli", SessionStatus::Passed, result, now)
+            .await
+            .unwrap();
+    });
+    let pending = run(dir.path(), &["webhook", "list", "--status", "pending"]);
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    let id = pending[0]["id"].as_i64().unwrap();
+    assert_eq!(pending[0]["account"], "acme");
+
+    let received = receive_one(listener);
+    let _server = serve(dir.path());
+    let got = received
+        .join()
+        .unwrap()
+        .expect("the receiver got a request");
+    let header = |name: &str| {
+        got.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    // The integrator's check, with the secret the operator was shown.
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(header("x-openliveness-timestamp").as_bytes());
+    mac.update(b".");
+    mac.update(&got.body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(header("x-openliveness-signature"), expected);
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(
+        (&body["signatureId"], &body["score"], &body["eventId"]),
+        (&json!("sig-cli"), &json!(81), &json!(id))
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let shown = loop {
+        let shown = run(dir.path(), &["webhook", "show", &id.to_string()]);
+        if shown["status"] == "delivered" {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "never marked delivered: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(shown["attempts"][0]["httpStatus"], 204);
+    assert_eq!(shown["attempts"][0]["url"], hook.as_str());
+    let delivered = run(
+        dir.path(),
+        &[
+            "webhook",
+            "list",
+            "--account",
+            "acme",
+            "--status",
+            "delivered",
+        ],
+    );
+    assert_eq!(delivered.as_array().unwrap().len(), 1);
+
+    let retried = run(dir.path(), &["webhook", "retry", &id.to_string()]);
+    assert_eq!(
+        (retried["status"].as_str(), retried["attempts"].as_u64()),
+        (Some("pending"), Some(0))
+    );
+    let err = run_fails(dir.path(), &["webhook", "show", "999"]);
+    assert!(err.contains("no webhook job 999"), "{err}");
+    let err = run_fails(dir.path(), &["webhook", "list", "--status", "done"]);
+    assert!(err.contains("pending"), "{err}");
+    let err = run_fails(dir.path(), &["webhook", "list", "--account", "ghost"]);
+    assert!(err.contains("no account named \"ghost\""), "{err}");
 }

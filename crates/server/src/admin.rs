@@ -1,10 +1,13 @@
-//! Operator actions shared by the command line and demo mode: accounts, keys, the master
-//! key. Input from the operator is validated here, once, for every caller.
+//! Operator actions shared by the command line and demo mode: accounts, keys, webhook
+//! settings, the master key. Input from the operator is validated here, once, for every
+//! caller.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use openliveness_store::{Account, AccountPatch, ApiKey, NewAccount, Sealer, Store, StoreError};
+use openliveness_store::{
+    Account, AccountPatch, ApiKey, NewAccount, Sealer, Store, StoreError, WebhookJob,
+};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -18,6 +21,8 @@ pub enum AdminError {
     NoAccount(String),
     #[error("no key {0:?}")]
     NoKey(String),
+    #[error("no webhook job {0} (list them with `openliveness webhook list`)")]
+    NoWebhookJob(i64),
     #[error("an account named {0:?} already exists")]
     AccountExists(String),
     #[error("{0}")]
@@ -122,6 +127,81 @@ pub async fn update_account(
             StoreError::NotFound(_) => AdminError::NoAccount(name.to_owned()),
             other => other.into(),
         })
+}
+
+/// Parses an operator's callback URL (see [`crate::webhooks::CallbackUrl`]).
+pub fn parse_callback_url(s: &str) -> Result<String, AdminError> {
+    crate::webhooks::CallbackUrl::parse(s)
+        .map(|u| u.as_str().to_owned())
+        .map_err(AdminError::Invalid)
+}
+
+/// Sets or removes the account's callback URL. Setting one on an account without a
+/// webhook secret first creates the secret and returns it: it exists in clear only in the
+/// return value.
+pub async fn set_callback_url(
+    store: &dyn Store,
+    sealer: &Sealer,
+    name: &str,
+    callback_url: Option<&str>,
+) -> Result<(Account, Option<String>), AdminError> {
+    let account = store
+        .account_by_name(name)
+        .await?
+        .ok_or_else(|| AdminError::NoAccount(name.to_owned()))?;
+    let url = callback_url.map(parse_callback_url).transpose()?;
+    // The secret goes first, so the worker never finds a URL without one.
+    let secret = match &url {
+        Some(_) if store.webhook_secret(account.id).await?.is_none() => {
+            Some(store_new_webhook_secret(store, sealer, account.id).await?)
+        }
+        _ => None,
+    };
+    let patch = AccountPatch {
+        callback_url: Some(url),
+        ..Default::default()
+    };
+    Ok((update_account(store, name, patch).await?, secret))
+}
+
+/// Replaces the account's webhook signing secret and returns the new one. The old secret
+/// stops signing at once.
+pub async fn rotate_webhook_secret(
+    store: &dyn Store,
+    sealer: &Sealer,
+    name: &str,
+) -> Result<String, AdminError> {
+    let account = store
+        .account_by_name(name)
+        .await?
+        .ok_or_else(|| AdminError::NoAccount(name.to_owned()))?;
+    store_new_webhook_secret(store, sealer, account.id).await
+}
+
+async fn store_new_webhook_secret(
+    store: &dyn Store,
+    sealer: &Sealer,
+    account_id: i64,
+) -> Result<String, AdminError> {
+    let secret = crate::webhooks::new_secret();
+    store
+        .set_webhook_secret(
+            account_id,
+            &crate::webhooks::seal_secret(sealer, account_id, &secret),
+        )
+        .await?;
+    Ok(secret)
+}
+
+/// Makes a webhook job due now again (a failed or delivered one with fresh attempts).
+pub async fn retry_webhook(store: &dyn Store, id: i64) -> Result<WebhookJob, AdminError> {
+    if !store.retry_webhook_job(id, now_ms()).await? {
+        return Err(AdminError::NoWebhookJob(id));
+    }
+    store
+        .webhook_job(id)
+        .await?
+        .ok_or(AdminError::NoWebhookJob(id))
 }
 
 /// Creates a key pair for the account. The secrets exist in clear only in the return value.
@@ -284,5 +364,10 @@ mod tests {
         assert!(check_name("acme-1").is_ok());
         assert!(check_name("bad name").is_err());
         assert!(check_name("").is_err());
+        assert_eq!(
+            parse_callback_url("https://Hooks.Example.com/in").unwrap(),
+            "https://hooks.example.com/in"
+        );
+        assert!(parse_callback_url("hooks.example.com").is_err());
     }
 }

@@ -58,6 +58,10 @@ pub struct Config {
     /// API requests served at once before new ones get `RETRY_LATER`.
     pub max_in_flight: usize,
     pub log_format: LogFormat,
+    /// Delays before each webhook retry, in milliseconds; a job gets `len + 1` attempts.
+    pub webhook_retry_schedule_ms: Vec<u64>,
+    /// Time allowed for one webhook POST, in milliseconds.
+    pub webhook_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -74,6 +78,9 @@ impl Default for Config {
             step_window_ms: 5000,
             max_in_flight: 1024,
             log_format: LogFormat::Text,
+            webhook_retry_schedule_ms: crate::webhooks::WebhookSettings::default()
+                .retry_schedule_ms,
+            webhook_timeout_ms: crate::webhooks::WebhookSettings::default().timeout_ms,
         }
     }
 }
@@ -92,6 +99,8 @@ struct FileConfig {
     step_window_ms: Option<i64>,
     max_in_flight: Option<usize>,
     log_format: Option<LogFormat>,
+    webhook_retry_schedule_ms: Option<Vec<u64>>,
+    webhook_timeout_ms: Option<u64>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -106,6 +115,8 @@ const FILE_KEYS: &[&str] = &[
     "step_window_ms",
     "max_in_flight",
     "log_format",
+    "webhook_retry_schedule_ms",
+    "webhook_timeout_ms",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +186,10 @@ impl Config {
                         message: e.message().to_owned(),
                     })?;
             cfg.apply_file(f);
+            cfg.check().map_err(|message| ConfigError::Parse {
+                path: path.clone(),
+                message,
+            })?;
         }
         cfg.apply_env(&env_get)?;
         if let Some(v) = cli.bind {
@@ -206,6 +221,8 @@ impl Config {
             step_window_ms,
             max_in_flight,
             log_format,
+            webhook_retry_schedule_ms,
+            webhook_timeout_ms,
         } = f;
         self.bind = bind.unwrap_or(self.bind);
         self.data_dir = data_dir.unwrap_or(self.data_dir.clone());
@@ -218,6 +235,23 @@ impl Config {
         self.step_window_ms = step_window_ms.unwrap_or(self.step_window_ms);
         self.max_in_flight = max_in_flight.unwrap_or(self.max_in_flight);
         self.log_format = log_format.unwrap_or(self.log_format);
+        if let Some(v) = webhook_retry_schedule_ms {
+            self.webhook_retry_schedule_ms = v;
+        }
+        self.webhook_timeout_ms = webhook_timeout_ms.unwrap_or(self.webhook_timeout_ms);
+    }
+
+    /// Range checks for values a file can give out of range.
+    fn check(&self) -> Result<(), String> {
+        crate::webhooks::WebhookSettings::check_schedule(&self.webhook_retry_schedule_ms)
+            .map_err(|e| format!("webhook_retry_schedule_ms: {e}"))?;
+        if !(1000..=60_000).contains(&self.webhook_timeout_ms) {
+            return Err(format!(
+                "webhook_timeout_ms = {}: use 1000…60000",
+                self.webhook_timeout_ms
+            ));
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -267,6 +301,23 @@ impl Config {
                     format!("{v:?} is not a positive number"),
                 )
             })?;
+        }
+        if let Some(v) = get("OPENLIVENESS_WEBHOOK_RETRY_SCHEDULE_MS") {
+            self.webhook_retry_schedule_ms =
+                crate::webhooks::WebhookSettings::parse_schedule(&v)
+                    .map_err(|e| bad("OPENLIVENESS_WEBHOOK_RETRY_SCHEDULE_MS", e))?;
+        }
+        if let Some(v) = get("OPENLIVENESS_WEBHOOK_TIMEOUT_MS") {
+            self.webhook_timeout_ms = v
+                .parse()
+                .ok()
+                .filter(|n| (1000..=60_000).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "OPENLIVENESS_WEBHOOK_TIMEOUT_MS",
+                        format!("{v:?}: use 1000…60000"),
+                    )
+                })?;
         }
         if let Some(v) = get("OPENLIVENESS_LOG_FORMAT") {
             self.log_format = match v.as_str() {
@@ -337,5 +388,36 @@ mod tests {
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "bind = 5").unwrap();
         assert!(Config::load(Some(&file), &[], Overrides::default()).is_err());
+        std::fs::write(&file, "webhook_retry_schedule_ms = [0]").unwrap();
+        let err = Config::load(Some(&file), &[], Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("webhook_retry_schedule_ms"),
+            "{err}"
+        );
+        let err = Config::load(
+            None,
+            &env(&[("OPENLIVENESS_WEBHOOK_TIMEOUT_MS", "5")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("OPENLIVENESS_WEBHOOK_TIMEOUT_MS"));
+    }
+
+    #[test]
+    fn webhook_schedule_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "webhook_retry_schedule_ms = [100, 200]\n").unwrap();
+        let (cfg, warnings) = Config::load(Some(&file), &[], Overrides::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(cfg.webhook_retry_schedule_ms, vec![100, 200]);
+        let (cfg, _) = Config::load(
+            Some(&file),
+            &env(&[("OPENLIVENESS_WEBHOOK_RETRY_SCHEDULE_MS", "5,10,20")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.webhook_retry_schedule_ms, vec![5, 10, 20]);
+        assert_eq!(Config::default().webhook_retry_schedule_ms.len(), 7);
     }
 }

@@ -1,5 +1,7 @@
 //! Background work: deleting blobs queued by clear-data, clearing sessions past their
-//! account's retention period, and purging expired tokens and signature records.
+//! account's retention period, purging expired tokens and signature records, and dropping
+//! delivered webhook jobs past retention. Webhook delivery itself lives in
+//! [`crate::webhooks`].
 //!
 //! Blob deletions are queued in the store in the same transaction that clears the session,
 //! so work interrupted by a crash is picked up at the next start.
@@ -52,9 +54,11 @@ pub async fn sweep_blob_deletions(store: &dyn Store, blobs: &BlobStore) {
 pub struct PurgeReport {
     pub sessions_cleared: u64,
     pub expired_records_purged: u64,
+    pub webhook_jobs_purged: u64,
 }
 
-/// One maintenance pass: retention, expired credentials, leftover blob deletions.
+/// One maintenance pass: retention, expired credentials, delivered webhook jobs, leftover
+/// blob deletions.
 pub async fn purge(
     store: &dyn Store,
     blobs: &BlobStore,
@@ -73,6 +77,7 @@ pub async fn purge(
         }
     }
     report.expired_records_purged = store.purge_expired(now).await?;
+    report.webhook_jobs_purged = store.purge_webhook_jobs(now).await?;
     sweep_blob_deletions(store, blobs).await;
     Ok(report)
 }
@@ -83,10 +88,11 @@ pub async fn run_maintenance(state: AppState) {
     loop {
         tick.tick().await;
         match purge(state.store.as_ref(), &state.blobs, now_ms()).await {
-            Ok(r) if r.sessions_cleared + r.expired_records_purged > 0 => {
+            Ok(r) if r.sessions_cleared + r.expired_records_purged + r.webhook_jobs_purged > 0 => {
                 tracing::info!(
                     sessions_cleared = r.sessions_cleared,
                     expired_records = r.expired_records_purged,
+                    webhook_jobs = r.webhook_jobs_purged,
                     "maintenance purge"
                 )
             }

@@ -13,6 +13,7 @@ pub mod live;
 pub mod openapi;
 pub mod page;
 pub mod state;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use admin::KeyCredentials;
 pub use config::Config;
 use limits::{InProcessLimiter, RateLimiter, RedisLimiter};
 use state::AppState;
+pub use webhooks::WebhookSettings;
 
 /// Opens what every command needs: the store (migrated) and the master key.
 pub async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Sealer)> {
@@ -44,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     demo: Option<KeyCredentials>,
+    webhooks: WebhookSettings,
 }
 
 /// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
@@ -105,12 +108,27 @@ impl Application {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
+            models_dir: config.models_dir.as_path().into(),
+            demo: demo
+                .clone()
+                .map(|creds| Arc::new(page::demo::DemoSite::new(creds, local))),
         };
         Ok(Self {
             listener,
             state,
             demo,
+            webhooks: WebhookSettings {
+                retry_schedule_ms: config.webhook_retry_schedule_ms.clone(),
+                timeout_ms: config.webhook_timeout_ms,
+                ..WebhookSettings::default()
+            },
         })
+    }
+
+    /// Replaces the webhook delivery settings (retry schedule, timeout, polling).
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = settings;
+        self
     }
 
     pub fn port(&self) -> u16 {
@@ -145,12 +163,40 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The
+    /// background workers (maintenance, webhook deliveries) stop with it, also when this
+    /// future is dropped.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         jobs::sweep_blob_deletions(self.state.store.as_ref(), &self.state.blobs).await;
-        tokio::spawn(jobs::run_maintenance(self.state.clone()));
+        let _workers = Workers(vec![
+            tokio::spawn(jobs::run_maintenance(self.state.clone())),
+            tokio::spawn(webhooks::run_worker(
+                self.state.store.clone(),
+                self.state.sealer.clone(),
+                Arc::new(self.webhooks),
+            )),
+        ]);
         let app = api::router(self.state);
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+/// Background tasks that end when the serving future ends or is dropped.
+struct Workers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 

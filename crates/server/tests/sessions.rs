@@ -143,7 +143,7 @@ async fn session_url_is_a_capability(app: &TestApp) {
         .unwrap()
         .to_owned();
     assert!(csp.contains("frame-ancestors"), "{csp}");
-    assert!(page.text().await.unwrap().contains("ready"));
+    assert!(page.text().await.unwrap().contains("id=\"ol-boot\""));
     // A changed capability, or none, opens nothing.
     let forged = format!("{}0", &url[..url.len() - 1]);
     let forged = if forged == url {

@@ -117,7 +117,9 @@ pub trait Store: Send + Sync + 'static {
         tries_used: u32,
         live_state: &str,
     ) -> Result<()>;
-    /// Records the verdict and moves the session to `status` (passed or failed).
+    /// Records the verdict and moves the session to `status` (passed or failed). When the
+    /// account has a callback URL, a webhook job announcing the verdict is queued in the
+    /// same transaction, so an acknowledged verdict never loses its notice.
     async fn finish_session(
         &self,
         signature_id: &str,
@@ -125,8 +127,21 @@ pub trait Store: Send + Sync + 'static {
         result: SessionResult,
         now_ms: i64,
     ) -> Result<()>;
-    /// Removes the session's personal data (user id, images, frames, video references) and
-    /// keeps its verdict. Returns the blob keys to delete; they are also queued durably in
+    /// Records (or replaces, while unclaimed) the hashed capability of the session's
+    /// cross-device link. `Ok(false)`, changing nothing, when the session does not exist,
+    /// is finished (passed, failed or expired), was cleared, or its link was already claimed.
+    async fn issue_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Marks the session's cross-device link claimed. `Ok(true)` only for the one call that
+    /// claimed it; `Ok(false)` when no link was issued, it was claimed already, or the
+    /// session is finished or cleared.
+    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool>;
+    /// Removes the session's personal data (user id, images, frames, video references, the
+    /// cross-device link) and keeps its verdict. Returns the blob keys to delete; they are also queued durably in
     /// the same transaction, so a crash before the files go cannot leave them forever.
     async fn clear_session(&self, signature_id: &str, now_ms: i64) -> Result<Vec<String>>;
 
@@ -150,6 +165,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes expired tokens and signature records. Returns how many rows went.
     async fn purge_expired(&self, now_ms: i64) -> Result<u64>;
+
+    /// Stores the account's webhook signing secret, sealed by the caller. `Err(NotFound)`
+    /// when there is no such account.
+    async fn set_webhook_secret(&self, account_id: i64, sealed: &[u8]) -> Result<()>;
+    /// The account's sealed webhook signing secret, if one was ever set.
+    async fn webhook_secret(&self, account_id: i64) -> Result<Option<Vec<u8>>>;
+
+    /// Leases up to `limit` pending jobs that are due at `now_ms` and not leased by another
+    /// worker, until `now_ms + lease_ms`. An expired lease (a worker that died) makes the job
+    /// claimable again. On PostgreSQL concurrent claimers skip each other's rows.
+    async fn claim_webhook_jobs(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookLease>>;
+    /// Records one attempt and what it leaves the job as, and releases the lease, in one
+    /// transaction. `Ok(false)`, recording nothing, when the lease was lost (it expired and
+    /// another worker took the job, or an operator changed it).
+    async fn record_webhook_attempt(
+        &self,
+        job_id: i64,
+        lease_token: &str,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> Result<bool>;
+    /// Jobs matching `filter`, newest first.
+    async fn webhook_jobs(&self, filter: WebhookFilter) -> Result<Vec<WebhookJob>>;
+    async fn webhook_job(&self, id: i64) -> Result<Option<WebhookJob>>;
+    /// The job's attempts, oldest first.
+    async fn webhook_attempts(&self, job_id: i64) -> Result<Vec<WebhookAttempt>>;
+    /// An operator's retry: a delivered or failed job becomes pending again, due at
+    /// `now_ms`, with a fresh set of attempts; a pending job becomes due at `now_ms`.
+    /// `Ok(false)` when there is no such job.
+    async fn retry_webhook_job(&self, id: i64, now_ms: i64) -> Result<bool>;
+    /// Deletes delivered jobs (and their attempts) older than their account's retention
+    /// period. Returns how many jobs went.
+    async fn purge_webhook_jobs(&self, now_ms: i64) -> Result<u64>;
 }
 
 /// Opens the store named by `database_url`, or the SQLite file under `data_dir` when there
@@ -173,6 +226,29 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn
             sqlite::SqliteStore::open(&data_dir.join("openliveness.db")).await?,
         )),
     }
+}
+
+/// A random lease token for a batch of claimed webhook jobs.
+pub(crate) fn lease_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Longest error text kept per webhook attempt.
+pub(crate) const ATTEMPT_ERROR_MAX: usize = 500;
+
+/// Shortens `s` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
 }
 
 /// Splits a stored comma list; empty string is an empty list.

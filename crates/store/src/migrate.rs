@@ -20,6 +20,16 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "live_state",
         sql: include_str!("../migrations/sqlite/0002_live_state.sql"),
     },
+    Migration {
+        version: 3,
+        name: "secondary_link",
+        sql: include_str!("../migrations/sqlite/0003_secondary_link.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/0004_webhooks.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -32,6 +42,16 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "live_state",
         sql: include_str!("../migrations/postgres/0002_live_state.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "secondary_link",
+        sql: include_str!("../migrations/postgres/0003_secondary_link.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/0004_webhooks.sql"),
     },
 ];
 

@@ -26,6 +26,8 @@ pub struct Account {
     pub video_enabled: bool,
     /// Days after which a session's images, frames and video are purged.
     pub retention_days: u32,
+    /// Where a notice is POSTed when a session of this account finishes. `None`: no webhooks.
+    pub callback_url: Option<String>,
     pub created_at: i64,
 }
 
@@ -70,6 +72,9 @@ impl Account {
         if let Some(v) = p.retention_days {
             self.retention_days = v;
         }
+        if let Some(v) = p.callback_url {
+            self.callback_url = v;
+        }
     }
 }
 
@@ -101,6 +106,8 @@ pub struct AccountPatch {
     pub pass_threshold: Option<u8>,
     pub video_enabled: Option<bool>,
     pub retention_days: Option<u32>,
+    /// `Some(None)` removes the callback URL.
+    pub callback_url: Option<Option<String>>,
 }
 
 /// An API key pair. The ADVANCE secret must be recoverable to check signatures, so it is
@@ -278,6 +285,19 @@ pub struct Session {
     /// The liveness core's state machine, serialised by the server; `None` until the page
     /// first connects.
     pub live_state: Option<String>,
+    /// The single-use link that continues this session on a second device, once issued.
+    pub secondary: Option<SecondaryLink>,
+}
+
+/// The cross-device link of a session: a second capability, shown as a QR code when the
+/// first device cannot capture, that one other device may claim once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondaryLink {
+    /// SHA-256 of the secondary capability; the capability itself is never stored.
+    pub capability_hash: String,
+    pub issued_at: i64,
+    /// When a second device opened the link; `None` while it is still unclaimed.
+    pub claimed_at: Option<i64>,
 }
 
 impl Session {
@@ -303,6 +323,102 @@ impl Session {
     }
 }
 
+/// Where a webhook delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Every attempt failed; only an operator's retry sends it again.
+    Failed,
+}
+
+impl WebhookStatus {
+    pub const ALL: [WebhookStatus; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The event a webhook job announces. One exists today; the column leaves room for more.
+pub const WEBHOOK_EVENT_SESSION_FINISHED: &str = "session.finished";
+
+/// A queued webhook delivery: which session's verdict it announces, a snapshot of that
+/// verdict, and where its delivery stands. Queued by [`crate::Store::finish_session`] in the
+/// same transaction as the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookJob {
+    pub id: i64,
+    pub account_id: i64,
+    pub signature_id: String,
+    pub event: String,
+    /// The session's status when the verdict was recorded (passed or failed).
+    pub session_status: SessionStatus,
+    pub result_code: String,
+    pub score: Option<i64>,
+    pub attack_type: Option<i64>,
+    pub finished_at: i64,
+    pub status: WebhookStatus,
+    /// Attempts made since the job was queued or last retried by an operator.
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// A job handed to one delivery worker until `lease_until`; only the holder of `token`
+/// can record its outcome, so two workers never both deliver it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookLease {
+    pub job: WebhookJob,
+    pub token: String,
+    pub lease_until: i64,
+}
+
+/// One delivery attempt as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAttempt {
+    pub attempted_at: i64,
+    pub duration_ms: i64,
+    pub url: String,
+    /// The HTTP status answered, if any answer came.
+    pub http_status: Option<u16>,
+    /// Why the attempt failed (connection error, timeout, non-2xx), shortened.
+    pub error: Option<String>,
+}
+
+/// What an attempt leaves the job as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Delivered,
+    /// Try again at this time (Unix ms).
+    RetryAt(i64),
+    /// No attempts left.
+    Failed,
+}
+
+/// Which jobs an operator lists; newest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookFilter {
+    pub account_id: Option<i64>,
+    pub status: Option<WebhookStatus>,
+    pub limit: u32,
+}
+
 /// The day number (days since the Unix epoch, UTC) that daily quotas count in.
 pub fn utc_day(now_ms: i64) -> i64 {
     now_ms.div_euclid(86_400_000)
@@ -320,6 +436,14 @@ mod tests {
         assert_eq!(SessionStatus::parse("nope"), None);
         assert!(SessionStatus::Passed.is_finished());
         assert!(!SessionStatus::Capturing.is_finished());
+    }
+
+    #[test]
+    fn webhook_status_round_trips() {
+        for s in WebhookStatus::ALL {
+            assert_eq!(WebhookStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(WebhookStatus::parse("done"), None);
     }
 
     #[test]

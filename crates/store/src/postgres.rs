@@ -12,7 +12,7 @@ use sqlx::{Connection, Row};
 
 use crate::migrate;
 use crate::model::*;
-use crate::{split_list, Result, Store, StoreError};
+use crate::{lease_token, split_list, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX};
 
 pub struct PgStore {
     pool: PgPool,
@@ -20,7 +20,7 @@ pub struct PgStore {
 
 const ACCOUNT_COLS: &str = "a.id, a.name, a.regions, a.allowed_domains, \
     a.rate_limit_per_second, a.daily_quota, a.balance, a.disabled, a.expires_at, \
-    a.pass_threshold, a.video_enabled, a.retention_days, a.created_at";
+    a.pass_threshold, a.video_enabled, a.retention_days, a.callback_url, a.created_at";
 
 const KEY_COLS: &str =
     "k.access_key, k.account_id, k.secret_sealed, k.partner_code, k.partner_key_hash, \
@@ -165,6 +165,7 @@ fn account(r: &PgRow) -> Result<Account> {
             .map_err(|_| StoreError::Corrupt("pass_threshold out of range".into()))?,
         video_enabled: r.try_get("video_enabled")?,
         retention_days: to_u32(Some(retention))?.unwrap_or(0),
+        callback_url: r.try_get("callback_url")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -231,6 +232,55 @@ fn session(r: &PgRow) -> Result<Session> {
         cleared_at: r.try_get("cleared_at")?,
         result,
         live_state: r.try_get("live_state")?,
+        secondary: match r.try_get::<Option<String>, _>("secondary_capability_hash")? {
+            None => None,
+            Some(capability_hash) => Some(SecondaryLink {
+                capability_hash,
+                issued_at: r.try_get("secondary_issued_at")?,
+                claimed_at: r.try_get("secondary_claimed_at")?,
+            }),
+        },
+    })
+}
+
+const WEBHOOK_COLS: &str = "id, account_id, signature_id, event, session_status, \
+    result_code, score, attack_type, finished_at, status, attempts, next_attempt_at, \
+    last_error, created_at, delivered_at";
+
+fn webhook_job(r: &PgRow) -> Result<WebhookJob> {
+    let session_status: String = r.try_get("session_status")?;
+    let status: String = r.try_get("status")?;
+    Ok(WebhookJob {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        signature_id: r.try_get("signature_id")?,
+        event: r.try_get("event")?,
+        session_status: SessionStatus::parse(&session_status)
+            .ok_or_else(|| StoreError::Corrupt(format!("session status {session_status}")))?,
+        result_code: r.try_get("result_code")?,
+        score: r.try_get("score")?,
+        attack_type: r.try_get("attack_type")?,
+        finished_at: r.try_get("finished_at")?,
+        status: WebhookStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("webhook status {status}")))?,
+        attempts: to_u32(Some(r.try_get("attempts")?))?.unwrap_or(0),
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
+}
+
+fn webhook_attempt(r: &PgRow) -> Result<WebhookAttempt> {
+    let status: Option<i64> = r.try_get("http_status")?;
+    Ok(WebhookAttempt {
+        attempted_at: r.try_get("attempted_at")?,
+        duration_ms: r.try_get("duration_ms")?,
+        url: r.try_get("url")?,
+        http_status: status
+            .map(|n| u16::try_from(n).map_err(|_| StoreError::Corrupt(format!("HTTP status {n}"))))
+            .transpose()?,
+        error: r.try_get("error")?,
     })
 }
 
@@ -288,7 +338,8 @@ impl Store for PgStore {
         sqlx::query(
             "UPDATE accounts SET regions = $2, allowed_domains = $3, rate_limit_per_second = $4,
                 daily_quota = $5, balance = $6, disabled = $7, expires_at = $8,
-                pass_threshold = $9, video_enabled = $10, retention_days = $11
+                pass_threshold = $9, video_enabled = $10, retention_days = $11,
+                callback_url = $12
              WHERE id = $1",
         )
         .bind(a.id)
@@ -302,6 +353,7 @@ impl Store for PgStore {
         .bind(i64::from(a.pass_threshold))
         .bind(a.video_enabled)
         .bind(i64::from(a.retention_days))
+        .bind(&a.callback_url)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -552,6 +604,7 @@ impl Store for PgStore {
         r: SessionResult,
         now_ms: i64,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE sessions SET status = $2, finished_at = $3, result_code = $4, score = $5,
                 attack_type = $6, signals = $7, image_far_blob = $8, image_near_blob = $9,
@@ -574,12 +627,63 @@ impl Store for PgStore {
         .bind(r.near_image_time)
         .bind(r.multi_device)
         .bind(r.use_slave_url)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("session"));
         }
+        sqlx::query(
+            "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
+                result_code, score, attack_type, finished_at, status, attempts, next_attempt_at,
+                created_at)
+             SELECT s.account_id, s.signature_id, $2, s.status, s.result_code, s.score,
+                s.attack_type, s.finished_at, 'pending', 0, $3, $3
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.signature_id = $1 AND a.callback_url IS NOT NULL",
+        )
+        .bind(signature_id)
+        .bind(WEBHOOK_EVENT_SESSION_FINISHED)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn issue_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET secondary_capability_hash = $2, secondary_issued_at = $3,
+                secondary_claimed_at = NULL
+             WHERE signature_id = $1 AND status NOT IN ('passed', 'failed', 'expired')
+                AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
+        )
+        .bind(signature_id)
+        .bind(capability_hash)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool> {
+        // One UPDATE: the row lock makes concurrent claimers wait, and the loser then sees
+        // `secondary_claimed_at` set and matches nothing.
+        let done = sqlx::query(
+            "UPDATE sessions SET secondary_claimed_at = $2
+             WHERE signature_id = $1 AND secondary_capability_hash IS NOT NULL
+                AND secondary_claimed_at IS NULL
+                AND status NOT IN ('passed', 'failed', 'expired') AND cleared_at IS NULL",
+        )
+        .bind(signature_id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn clear_session(&self, signature_id: &str, now_ms: i64) -> Result<Vec<String>> {
@@ -601,7 +705,9 @@ impl Store for PgStore {
         }
         sqlx::query(
             "UPDATE sessions SET user_id = NULL, image_far_blob = NULL, image_near_blob = NULL,
-                video_blob = NULL, audit_blob = NULL, cleared_at = COALESCE(cleared_at, $2)
+                video_blob = NULL, audit_blob = NULL, secondary_capability_hash = NULL,
+                secondary_issued_at = NULL, secondary_claimed_at = NULL,
+                cleared_at = COALESCE(cleared_at, $2)
              WHERE signature_id = $1",
         )
         .bind(signature_id)
@@ -717,5 +823,191 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(a.rows_affected() + b.rows_affected())
+    }
+
+    async fn set_webhook_secret(&self, account_id: i64, sealed: &[u8]) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET webhook_secret_sealed = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("account"));
+        }
+        Ok(())
+    }
+
+    async fn webhook_secret(&self, account_id: i64) -> Result<Option<Vec<u8>>> {
+        let v: Option<Option<Vec<u8>>> =
+            sqlx::query("SELECT webhook_secret_sealed FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("webhook_secret_sealed"))
+                .transpose()?;
+        Ok(v.flatten())
+    }
+
+    async fn claim_webhook_jobs(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookLease>> {
+        let token = lease_token();
+        let lease_until = now_ms.saturating_add(lease_ms);
+        // SKIP LOCKED: replicas claiming at the same moment take disjoint rows instead of
+        // waiting for each other; the lease keeps them disjoint after the commit.
+        let sql = format!(
+            "UPDATE webhook_jobs SET lease_until = $2, lease_token = $3
+             WHERE id IN (SELECT id FROM webhook_jobs
+                WHERE status = 'pending' AND next_attempt_at <= $1
+                   AND (lease_until IS NULL OR lease_until <= $1)
+                ORDER BY next_attempt_at, id LIMIT $4
+                FOR UPDATE SKIP LOCKED)
+             RETURNING {WEBHOOK_COLS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(lease_until)
+            .bind(&token)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(webhook_job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.next_attempt_at, j.id));
+        Ok(jobs
+            .into_iter()
+            .map(|job| WebhookLease {
+                job,
+                token: token.clone(),
+                lease_until,
+            })
+            .collect())
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        job_id: i64,
+        lease_token: &str,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> Result<bool> {
+        let error = attempt
+            .error
+            .as_deref()
+            .map(|e| truncate(e, ATTEMPT_ERROR_MAX));
+        let (status, next, delivered) = match outcome {
+            WebhookOutcome::Delivered => {
+                (WebhookStatus::Delivered, None, Some(attempt.attempted_at))
+            }
+            WebhookOutcome::RetryAt(at) => (WebhookStatus::Pending, Some(at), None),
+            WebhookOutcome::Failed => (WebhookStatus::Failed, None, None),
+        };
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE webhook_jobs SET status = $3, attempts = attempts + 1,
+                next_attempt_at = COALESCE($4, next_attempt_at), delivered_at = $5,
+                last_error = $6, lease_until = NULL, lease_token = NULL
+             WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(lease_token)
+        .bind(status.as_str())
+        .bind(next)
+        .bind(delivered)
+        .bind(&error)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_attempts (job_id, attempted_at, duration_ms, url, http_status,
+                error)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(job_id)
+        .bind(attempt.attempted_at)
+        .bind(attempt.duration_ms)
+        .bind(truncate(&attempt.url, 2048))
+        .bind(attempt.http_status.map(i64::from))
+        .bind(&error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn webhook_jobs(&self, filter: WebhookFilter) -> Result<Vec<WebhookJob>> {
+        let sql = format!(
+            "SELECT {WEBHOOK_COLS} FROM webhook_jobs
+             WHERE ($1::BIGINT IS NULL OR account_id = $1)
+                AND ($2::TEXT IS NULL OR status = $2)
+             ORDER BY id DESC LIMIT $3"
+        );
+        sqlx::query(&sql)
+            .bind(filter.account_id)
+            .bind(filter.status.map(WebhookStatus::as_str))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(webhook_job)
+            .collect()
+    }
+
+    async fn webhook_job(&self, id: i64) -> Result<Option<WebhookJob>> {
+        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhook_jobs WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| webhook_job(&r))
+            .transpose()
+    }
+
+    async fn webhook_attempts(&self, job_id: i64) -> Result<Vec<WebhookAttempt>> {
+        sqlx::query(
+            "SELECT attempted_at, duration_ms, url, http_status, error
+             FROM webhook_attempts WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(webhook_attempt)
+        .collect()
+    }
+
+    async fn retry_webhook_job(&self, id: i64, now_ms: i64) -> Result<bool> {
+        // One statement: a pending job keeps its lease and attempts and only becomes due.
+        let done = sqlx::query(
+            "UPDATE webhook_jobs SET
+                attempts = CASE WHEN status = 'pending' THEN attempts ELSE 0 END,
+                lease_until = CASE WHEN status = 'pending' THEN lease_until ELSE NULL END,
+                lease_token = CASE WHEN status = 'pending' THEN lease_token ELSE NULL END,
+                next_attempt_at = LEAST(next_attempt_at, $2),
+                delivered_at = NULL,
+                status = 'pending'
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn purge_webhook_jobs(&self, now_ms: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_jobs j USING accounts a
+             WHERE a.id = j.account_id AND j.status = 'delivered'
+                AND j.delivered_at < $1 - a.retention_days * 86400000",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

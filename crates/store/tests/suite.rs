@@ -309,6 +309,379 @@ async fn balance_and_ui(s: Arc<dyn Store>) {
     );
 }
 
+async fn secondary_link(s: Arc<dyn Store>) {
+    let a = s.create_account(account("acme"), NOW).await.unwrap();
+    s.create_session(session("x1", a.id), None).await.unwrap();
+    assert_eq!(s.session("x1").await.unwrap().unwrap().secondary, None);
+    assert!(!s.issue_secondary("nope", "h1", NOW).await.unwrap());
+    assert!(
+        !s.claim_secondary("x1", NOW).await.unwrap(),
+        "nothing issued yet"
+    );
+
+    assert!(s.issue_secondary("x1", "h1", NOW + 1).await.unwrap());
+    // Re-issuing before a claim replaces the link.
+    assert!(s.issue_secondary("x1", "h2", NOW + 2).await.unwrap());
+    assert_eq!(
+        s.session("x1").await.unwrap().unwrap().secondary,
+        Some(SecondaryLink {
+            capability_hash: "h2".into(),
+            issued_at: NOW + 2,
+            claimed_at: None,
+        })
+    );
+
+    // Many concurrent claims: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.claim_secondary("x1", NOW + 10 + i).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    let link = s.session("x1").await.unwrap().unwrap().secondary.unwrap();
+    assert_eq!(link.capability_hash, "h2");
+    assert!(link
+        .claimed_at
+        .is_some_and(|t| (NOW + 10..NOW + 26).contains(&t)));
+    assert!(
+        !s.issue_secondary("x1", "h3", NOW + 30).await.unwrap(),
+        "a claimed link is not replaced"
+    );
+    assert_eq!(
+        s.session("x1").await.unwrap().unwrap().secondary,
+        Some(link.clone()),
+        "a refused issue changes nothing"
+    );
+
+    // The verdict keeps whatever the caller says about the second device.
+    let result = SessionResult {
+        result_code: "SUCCESS".into(),
+        score: Some(90),
+        multi_device: true,
+        use_slave_url: true,
+        ..Default::default()
+    };
+    s.finish_session("x1", SessionStatus::Passed, result.clone(), NOW + 40)
+        .await
+        .unwrap();
+    let done = s.session("x1").await.unwrap().unwrap();
+    assert_eq!(done.result, Some(result));
+    assert_eq!(done.secondary, Some(link));
+
+    // A finished session takes no new link and no claim.
+    s.create_session(session("x2", a.id), None).await.unwrap();
+    assert!(s.issue_secondary("x2", "h4", NOW).await.unwrap());
+    s.finish_session("x2", SessionStatus::Failed, SessionResult::default(), NOW)
+        .await
+        .unwrap();
+    assert!(!s.claim_secondary("x2", NOW + 1).await.unwrap());
+    assert!(!s.issue_secondary("x2", "h5", NOW + 1).await.unwrap());
+
+    // Clearing drops the link; a cleared session takes none again.
+    s.clear_session("x1", NOW + 50).await.unwrap();
+    assert_eq!(s.session("x1").await.unwrap().unwrap().secondary, None);
+    s.create_session(session("x3", a.id), None).await.unwrap();
+    assert!(s.issue_secondary("x3", "h6", NOW).await.unwrap());
+    s.clear_session("x3", NOW + 1).await.unwrap();
+    assert_eq!(s.session("x3").await.unwrap().unwrap().secondary, None);
+    assert!(!s.issue_secondary("x3", "h7", NOW + 2).await.unwrap());
+    assert!(!s.claim_secondary("x3", NOW + 2).await.unwrap());
+}
+
+fn attempt(at: i64, status: Option<u16>, error: Option<&str>) -> WebhookAttempt {
+    WebhookAttempt {
+        attempted_at: at,
+        duration_ms: 12,
+        url: "https://hooks.example.com/in".into(),
+        http_status: status,
+        error: error.map(str::to_owned),
+    }
+}
+
+async fn finished(s: &Arc<dyn Store>, id: &str, account_id: i64, at: i64) {
+    s.create_session(session(id, account_id), None)
+        .await
+        .unwrap();
+    let result = SessionResult {
+        result_code: "SUCCESS".into(),
+        score: Some(88),
+        attack_type: Some(2),
+        ..Default::default()
+    };
+    s.finish_session(id, SessionStatus::Passed, result, at)
+        .await
+        .unwrap();
+}
+
+async fn webhook_queue(s: Arc<dyn Store>) {
+    let a = s.create_account(account("acme"), NOW).await.unwrap();
+    assert_eq!(a.callback_url, None);
+    assert_eq!(s.webhook_secret(a.id).await.unwrap(), None);
+    s.set_webhook_secret(a.id, &[9, 9]).await.unwrap();
+    assert_eq!(s.webhook_secret(a.id).await.unwrap(), Some(vec![9, 9]));
+    assert!(matches!(
+        s.set_webhook_secret(a.id + 100, &[1]).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // No callback URL: a verdict queues nothing.
+    finished(&s, "w0", a.id, NOW).await;
+    let all = WebhookFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    assert!(s.webhook_jobs(all).await.unwrap().is_empty());
+
+    let url = "https://hooks.example.com/in".to_owned();
+    let patched = s
+        .update_account(
+            "acme",
+            AccountPatch {
+                callback_url: Some(Some(url.clone())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.callback_url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        s.account_by_id(a.id).await.unwrap().unwrap().callback_url,
+        Some(url.clone())
+    );
+
+    finished(&s, "w1", a.id, NOW + 10).await;
+    let jobs = s.webhook_jobs(all).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = jobs[0].clone();
+    assert_eq!(
+        (
+            job.signature_id.as_str(),
+            job.event.as_str(),
+            job.session_status,
+            job.result_code.as_str(),
+            job.score,
+            job.attack_type,
+            job.finished_at,
+        ),
+        (
+            "w1",
+            WEBHOOK_EVENT_SESSION_FINISHED,
+            SessionStatus::Passed,
+            "SUCCESS",
+            Some(88),
+            Some(2),
+            NOW + 10
+        )
+    );
+    assert_eq!(
+        (job.status, job.attempts, job.next_attempt_at),
+        (WebhookStatus::Pending, 0, NOW + 10)
+    );
+    assert_eq!(s.webhook_job(job.id).await.unwrap(), Some(job.clone()));
+
+    // Not due yet, then leased once; a second claimer gets nothing until the lease ends.
+    assert!(s
+        .claim_webhook_jobs(NOW, 1000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let first = s.claim_webhook_jobs(NOW + 20, 1000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].lease_until, NOW + 1020);
+    assert!(s
+        .claim_webhook_jobs(NOW + 500, 1000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The first worker died: its lease expires and another worker takes the job.
+    let second = s.claim_webhook_jobs(NOW + 1020, 1000, 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].token, first[0].token);
+    assert!(
+        !s.record_webhook_attempt(
+            job.id,
+            &first[0].token,
+            attempt(NOW + 1030, Some(200), None),
+            WebhookOutcome::Delivered
+        )
+        .await
+        .unwrap(),
+        "a lost lease records nothing"
+    );
+    let long_error = "x".repeat(10_000);
+    assert!(s
+        .record_webhook_attempt(
+            job.id,
+            &second[0].token,
+            attempt(NOW + 1040, Some(503), Some(&long_error)),
+            WebhookOutcome::RetryAt(NOW + 2000)
+        )
+        .await
+        .unwrap());
+    let j = s.webhook_job(job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (j.status, j.attempts, j.next_attempt_at),
+        (WebhookStatus::Pending, 1, NOW + 2000)
+    );
+    assert!(j.last_error.as_ref().is_some_and(|e| e.len() <= 500));
+    assert!(
+        !s.record_webhook_attempt(
+            job.id,
+            &second[0].token,
+            attempt(NOW + 1050, Some(200), None),
+            WebhookOutcome::Delivered
+        )
+        .await
+        .unwrap(),
+        "a recorded attempt releases the lease"
+    );
+    assert!(s
+        .claim_webhook_jobs(NOW + 1999, 1000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let third = s.claim_webhook_jobs(NOW + 2000, 1000, 10).await.unwrap();
+    assert_eq!(third.len(), 1);
+    assert!(s
+        .record_webhook_attempt(
+            job.id,
+            &third[0].token,
+            attempt(NOW + 2001, Some(204), None),
+            WebhookOutcome::Delivered
+        )
+        .await
+        .unwrap());
+    let j = s.webhook_job(job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (j.status, j.attempts, j.delivered_at),
+        (WebhookStatus::Delivered, 2, Some(NOW + 2001))
+    );
+    let attempts = s.webhook_attempts(job.id).await.unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| (a.attempted_at, a.http_status))
+            .collect::<Vec<_>>(),
+        vec![(NOW + 1040, Some(503)), (NOW + 2001, Some(204))]
+    );
+    assert!(attempts[0].error.as_ref().is_some_and(|e| e.len() <= 500));
+    assert_eq!(attempts[1].error, None);
+    assert!(s
+        .claim_webhook_jobs(NOW + 9000, 1000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An operator's retry sends a delivered job again with fresh attempts; a failure
+    // with no attempts left ends as failed.
+    assert!(s.retry_webhook_job(job.id, NOW + 3000).await.unwrap());
+    assert!(!s.retry_webhook_job(job.id + 1000, NOW).await.unwrap());
+    let j = s.webhook_job(job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (j.status, j.attempts, j.delivered_at),
+        (WebhookStatus::Pending, 0, None)
+    );
+    let again = s.claim_webhook_jobs(NOW + 3000, 1000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(s
+        .record_webhook_attempt(
+            job.id,
+            &again[0].token,
+            attempt(NOW + 3001, None, Some("connection refused")),
+            WebhookOutcome::Failed
+        )
+        .await
+        .unwrap());
+    let failed = WebhookFilter {
+        status: Some(WebhookStatus::Failed),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(s.webhook_jobs(failed).await.unwrap().len(), 1);
+    assert_eq!(s.webhook_attempts(job.id).await.unwrap().len(), 3);
+    let other = WebhookFilter {
+        account_id: Some(a.id + 100),
+        limit: 100,
+        ..Default::default()
+    };
+    assert!(s.webhook_jobs(other).await.unwrap().is_empty());
+
+    // Concurrent claimers never take the same job.
+    for i in 0..20 {
+        finished(&s, &format!("m{i:02}"), a.id, NOW + 10).await;
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.claim_webhook_jobs(NOW + 100, 60_000, 8).await
+        }));
+    }
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap().unwrap().into_iter().map(|l| l.job.id));
+    }
+    let n = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), n, "a job was claimed twice");
+    assert_eq!(n, 20);
+    let newest = s
+        .webhook_jobs(WebhookFilter {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 3);
+    assert!(newest[0].id > newest[1].id, "newest first");
+
+    // Retention drops delivered jobs and their attempts only (the account keeps 7 days).
+    assert!(s.retry_webhook_job(job.id, NOW + 4000).await.unwrap());
+    let lease = s.claim_webhook_jobs(NOW + 4000, 1000, 1).await.unwrap();
+    assert_eq!(lease[0].job.id, job.id);
+    assert!(s
+        .record_webhook_attempt(
+            job.id,
+            &lease[0].token,
+            attempt(NOW + 4001, Some(200), None),
+            WebhookOutcome::Delivered
+        )
+        .await
+        .unwrap());
+    assert_eq!(s.purge_webhook_jobs(NOW + 86_400_000).await.unwrap(), 0);
+    assert_eq!(
+        s.purge_webhook_jobs(NOW + 4002 + 7 * 86_400_000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.webhook_job(job.id).await.unwrap(), None);
+    assert!(s.webhook_attempts(job.id).await.unwrap().is_empty());
+    assert_eq!(s.webhook_jobs(all).await.unwrap().len(), 20);
+
+    // Removing the callback URL stops new jobs.
+    s.update_account(
+        "acme",
+        AccountPatch {
+            callback_url: Some(None),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    finished(&s, "w9", a.id, NOW).await;
+    assert_eq!(s.webhook_jobs(all).await.unwrap().len(), 20);
+}
+
 macro_rules! suite {
     ($($case:ident),*) => {
         mod sqlite {
@@ -347,7 +720,9 @@ suite!(
     accounts_and_keys,
     tokens_and_replay,
     sessions_quota_and_results,
-    balance_and_ui
+    balance_and_ui,
+    secondary_link,
+    webhook_queue
 );
 
 /// Migrations run twice are a no-op, and data survives reopening (the SQLite file).

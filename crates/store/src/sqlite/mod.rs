@@ -14,8 +14,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::{Result, Store, StoreError};
-use rows::{ACCOUNT_COLS, KEY_COLS};
+use crate::{lease_token, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX};
+use rows::{ACCOUNT_COLS, KEY_COLS, WEBHOOK_COLS};
 use writer::Writer;
 
 /// Idle read connections kept open; more are opened under load and closed afterwards.
@@ -216,7 +216,7 @@ impl Store for SqliteStore {
                     "UPDATE accounts SET regions = ?2, allowed_domains = ?3,
                         rate_limit_per_second = ?4, daily_quota = ?5, balance = ?6, disabled = ?7,
                         expires_at = ?8, pass_threshold = ?9, video_enabled = ?10,
-                        retention_days = ?11
+                        retention_days = ?11, callback_url = ?12
                      WHERE id = ?1",
                     params![
                         a.id,
@@ -229,7 +229,8 @@ impl Store for SqliteStore {
                         a.expires_at,
                         a.pass_threshold,
                         a.video_enabled,
-                        a.retention_days
+                        a.retention_days,
+                        a.callback_url
                     ],
                 )?;
                 Ok(a)
@@ -519,7 +520,55 @@ impl Store for SqliteStore {
                 if n == 0 {
                     return Err(StoreError::NotFound("session"));
                 }
+                c.execute(
+                    "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
+                        result_code, score, attack_type, finished_at, status, attempts,
+                        next_attempt_at, created_at)
+                     SELECT s.account_id, s.signature_id, ?2, s.status, s.result_code, s.score,
+                        s.attack_type, s.finished_at, 'pending', 0, ?3, ?3
+                     FROM sessions s JOIN accounts a ON a.id = s.account_id
+                     WHERE s.signature_id = ?1 AND a.callback_url IS NOT NULL",
+                    params![id, WEBHOOK_EVENT_SESSION_FINISHED, now_ms],
+                )?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn issue_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let id = signature_id.to_owned();
+        let hash = capability_hash.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE sessions SET secondary_capability_hash = ?2, secondary_issued_at = ?3,
+                        secondary_claimed_at = NULL
+                     WHERE signature_id = ?1 AND status NOT IN ('passed', 'failed', 'expired')
+                        AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
+                    params![id, hash, now_ms],
+                )?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE sessions SET secondary_claimed_at = ?2
+                     WHERE signature_id = ?1 AND secondary_capability_hash IS NOT NULL
+                        AND secondary_claimed_at IS NULL
+                        AND status NOT IN ('passed', 'failed', 'expired') AND cleared_at IS NULL",
+                    params![id, now_ms],
+                )?;
+                Ok(n > 0)
             })
             .await
     }
@@ -544,7 +593,8 @@ impl Store for SqliteStore {
                 c.execute(
                     "UPDATE sessions SET user_id = NULL, image_far_blob = NULL,
                         image_near_blob = NULL, video_blob = NULL, audit_blob = NULL,
-                        cleared_at = COALESCE(cleared_at, ?2)
+                        secondary_capability_hash = NULL, secondary_issued_at = NULL,
+                        secondary_claimed_at = NULL, cleared_at = COALESCE(cleared_at, ?2)
                      WHERE signature_id = ?1",
                     params![id, now_ms],
                 )?;
@@ -668,6 +718,213 @@ impl Store for SqliteStore {
                 )?;
                 let b = c.execute("DELETE FROM access_tokens WHERE expires_at < ?1", [now_ms])?;
                 Ok((a + b) as u64)
+            })
+            .await
+    }
+
+    async fn set_webhook_secret(&self, account_id: i64, sealed: &[u8]) -> Result<()> {
+        let sealed = sealed.to_vec();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE accounts SET webhook_secret_sealed = ?2 WHERE id = ?1",
+                    params![account_id, sealed],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("account"));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn webhook_secret(&self, account_id: i64) -> Result<Option<Vec<u8>>> {
+        self.read(move |c| {
+            let v: Option<Option<Vec<u8>>> = c
+                .query_row(
+                    "SELECT webhook_secret_sealed FROM accounts WHERE id = ?1",
+                    [account_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(v.flatten())
+        })
+        .await
+    }
+
+    async fn claim_webhook_jobs(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookLease>> {
+        // Workers poll often; a read answers "nothing due" without a turn of the writer.
+        let due: bool = self
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_jobs
+                        WHERE status = 'pending' AND next_attempt_at <= ?1
+                           AND (lease_until IS NULL OR lease_until <= ?1))",
+                    [now_ms],
+                    |r| r.get(0),
+                )?)
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        let token = lease_token();
+        let lease_until = now_ms.saturating_add(lease_ms);
+        self.writer
+            .write(move |c| {
+                // The single writer serialises claims, so select-then-update cannot race.
+                let sql = format!(
+                    "UPDATE webhook_jobs SET lease_until = ?2, lease_token = ?3
+                     WHERE id IN (SELECT id FROM webhook_jobs
+                        WHERE status = 'pending' AND next_attempt_at <= ?1
+                           AND (lease_until IS NULL OR lease_until <= ?1)
+                        ORDER BY next_attempt_at, id LIMIT ?4)
+                     RETURNING {WEBHOOK_COLS}"
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(params![now_ms, lease_until, token, limit], |r| {
+                    rows::webhook_job(r)
+                })?;
+                let mut jobs = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.next_attempt_at, j.id));
+                Ok(jobs
+                    .into_iter()
+                    .map(|job| WebhookLease {
+                        job,
+                        token: token.clone(),
+                        lease_until,
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        job_id: i64,
+        lease_token: &str,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> Result<bool> {
+        let token = lease_token.to_owned();
+        let error = attempt
+            .error
+            .as_deref()
+            .map(|e| truncate(e, ATTEMPT_ERROR_MAX));
+        let url = truncate(&attempt.url, 2048);
+        self.writer
+            .write(move |c| {
+                let (status, next, delivered) = match outcome {
+                    WebhookOutcome::Delivered => {
+                        (WebhookStatus::Delivered, None, Some(attempt.attempted_at))
+                    }
+                    WebhookOutcome::RetryAt(at) => (WebhookStatus::Pending, Some(at), None),
+                    WebhookOutcome::Failed => (WebhookStatus::Failed, None, None),
+                };
+                let n = c.execute(
+                    "UPDATE webhook_jobs SET status = ?3, attempts = attempts + 1,
+                        next_attempt_at = COALESCE(?4, next_attempt_at), delivered_at = ?5,
+                        last_error = ?6, lease_until = NULL, lease_token = NULL
+                     WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+                    params![job_id, token, status.as_str(), next, delivered, error],
+                )?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                c.execute(
+                    "INSERT INTO webhook_attempts (job_id, attempted_at, duration_ms, url,
+                        http_status, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        job_id,
+                        attempt.attempted_at,
+                        attempt.duration_ms,
+                        url,
+                        attempt.http_status,
+                        error
+                    ],
+                )?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn webhook_jobs(&self, filter: WebhookFilter) -> Result<Vec<WebhookJob>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {WEBHOOK_COLS} FROM webhook_jobs
+                 WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR status = ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(
+                params![
+                    filter.account_id,
+                    filter.status.map(WebhookStatus::as_str),
+                    filter.limit
+                ],
+                rows::webhook_job,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn webhook_job(&self, id: i64) -> Result<Option<WebhookJob>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {WEBHOOK_COLS} FROM webhook_jobs WHERE id = ?1");
+            Ok(c.query_row(&sql, [id], rows::webhook_job).optional()?)
+        })
+        .await
+    }
+
+    async fn webhook_attempts(&self, job_id: i64) -> Result<Vec<WebhookAttempt>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT attempted_at, duration_ms, url, http_status, error
+                 FROM webhook_attempts WHERE job_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([job_id], rows::webhook_attempt)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn retry_webhook_job(&self, id: i64, now_ms: i64) -> Result<bool> {
+        self.writer
+            .write(move |c| {
+                // A pending job keeps its lease and attempts and only becomes due.
+                let n = c.execute(
+                    "UPDATE webhook_jobs SET
+                        attempts = CASE WHEN status = 'pending' THEN attempts ELSE 0 END,
+                        lease_until = CASE WHEN status = 'pending' THEN lease_until ELSE NULL END,
+                        lease_token = CASE WHEN status = 'pending' THEN lease_token ELSE NULL END,
+                        next_attempt_at = MIN(next_attempt_at, ?2),
+                        delivered_at = NULL,
+                        status = 'pending'
+                     WHERE id = ?1",
+                    params![id, now_ms],
+                )?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn purge_webhook_jobs(&self, now_ms: i64) -> Result<u64> {
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "DELETE FROM webhook_jobs WHERE status = 'delivered' AND delivered_at <
+                        ?1 - (SELECT a.retention_days FROM accounts a
+                              WHERE a.id = webhook_jobs.account_id) * 86400000",
+                    [now_ms],
+                )?;
+                Ok(n as u64)
             })
             .await
     }

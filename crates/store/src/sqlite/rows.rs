@@ -7,7 +7,7 @@ use crate::split_list;
 
 pub(crate) const ACCOUNT_COLS: &str = "a.id, a.name, a.regions, a.allowed_domains, \
     a.rate_limit_per_second, a.daily_quota, a.balance, a.disabled, a.expires_at, \
-    a.pass_threshold, a.video_enabled, a.retention_days, a.created_at";
+    a.pass_threshold, a.video_enabled, a.retention_days, a.callback_url, a.created_at";
 
 pub(crate) const KEY_COLS: &str =
     "k.access_key, k.account_id, k.secret_sealed, k.partner_code, k.partner_key_hash, \
@@ -27,6 +27,7 @@ pub(crate) fn account(r: &Row) -> rusqlite::Result<Account> {
         pass_threshold: r.get("pass_threshold")?,
         video_enabled: r.get("video_enabled")?,
         retention_days: r.get("retention_days")?,
+        callback_url: r.get("callback_url")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -98,5 +99,57 @@ pub(crate) fn session(r: &Row) -> rusqlite::Result<Session> {
         cleared_at: r.get("cleared_at")?,
         result,
         live_state: r.get("live_state")?,
+        secondary: match r.get::<_, Option<String>>("secondary_capability_hash")? {
+            None => None,
+            Some(capability_hash) => Some(SecondaryLink {
+                capability_hash,
+                issued_at: r.get("secondary_issued_at")?,
+                claimed_at: r.get("secondary_claimed_at")?,
+            }),
+        },
+    })
+}
+
+pub(crate) const WEBHOOK_COLS: &str = "id, account_id, signature_id, event, session_status, \
+    result_code, score, attack_type, finished_at, status, attempts, next_attempt_at, \
+    last_error, created_at, delivered_at";
+
+pub(crate) fn webhook_job(r: &Row) -> rusqlite::Result<WebhookJob> {
+    let bad = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown {what}").into(),
+        )
+    };
+    let session_status: String = r.get("session_status")?;
+    let status: String = r.get("status")?;
+    Ok(WebhookJob {
+        id: r.get("id")?,
+        account_id: r.get("account_id")?,
+        signature_id: r.get("signature_id")?,
+        event: r.get("event")?,
+        session_status: SessionStatus::parse(&session_status)
+            .ok_or_else(|| bad("session status"))?,
+        result_code: r.get("result_code")?,
+        score: r.get("score")?,
+        attack_type: r.get("attack_type")?,
+        finished_at: r.get("finished_at")?,
+        status: WebhookStatus::parse(&status).ok_or_else(|| bad("webhook status"))?,
+        attempts: r.get("attempts")?,
+        next_attempt_at: r.get("next_attempt_at")?,
+        last_error: r.get("last_error")?,
+        created_at: r.get("created_at")?,
+        delivered_at: r.get("delivered_at")?,
+    })
+}
+
+pub(crate) fn webhook_attempt(r: &Row) -> rusqlite::Result<WebhookAttempt> {
+    Ok(WebhookAttempt {
+        attempted_at: r.get("attempted_at")?,
+        duration_ms: r.get("duration_ms")?,
+        url: r.get("url")?,
+        http_status: r.get("http_status")?,
+        error: r.get("error")?,
     })
 }
