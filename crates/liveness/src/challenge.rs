@@ -8,6 +8,10 @@
 //! - a step's window runs from its reveal to the next step's reveal or to
 //!   `step_window_ms` after its own reveal, whichever is first; windows never
 //!   overlap, so "in order" follows from "inside its window";
+//! - every challenge of two or more steps includes a head turn: the turn's
+//!   parallax (the nose moving across the face outline) is the strongest
+//!   3-D evidence the frames carry, stronger than far/near perspective,
+//!   which the landmark model flattens (docs/liveness.md);
 //! - all times are the server's clock, in milliseconds.
 
 use rand::seq::SliceRandom;
@@ -116,6 +120,23 @@ pub enum ChallengeError {
     NotDue { earliest_ms: i64 },
 }
 
+/// Puts a turn into `actions` if it has none and the challenge has `total ≥ 2`
+/// steps: a random one of them becomes a random turn.
+fn with_a_turn(mut actions: Vec<Action>, total: usize, rng: &mut impl Rng) -> Vec<Action> {
+    let is_turn = |a: &Action| matches!(a, Action::TurnLeft | Action::TurnRight);
+    if total < 2 || actions.is_empty() || actions.iter().any(is_turn) {
+        return actions;
+    }
+    let turn = if rng.gen_bool(0.5) {
+        Action::TurnLeft
+    } else {
+        Action::TurnRight
+    };
+    let i = rng.gen_range(0..actions.len());
+    actions[i] = turn;
+    actions
+}
+
 /// One try's challenge. Fields are private so the order cannot leak by
 /// accident; `actions()` exists for the verdict and the audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +156,8 @@ impl Challenge {
     }
 
     /// STANDARD: 2–3 distinct actions from all six. PRO: `pro_steps` distinct
-    /// actions ending with `MoveCloser` (the far → near step).
+    /// actions ending with `MoveCloser` (the far → near step). Either way, a
+    /// challenge of two or more steps includes a turn, left or right.
     pub fn draw_with(
         level: ProductLevel,
         policy: &ChallengePolicy,
@@ -150,7 +172,7 @@ impl Challenge {
                 let n = rng.gen_range(lo..=hi);
                 let mut pool = Action::ALL;
                 pool.shuffle(rng);
-                pool[..n].to_vec()
+                with_a_turn(pool[..n].to_vec(), n, rng)
             }
             ProductLevel::Pro => {
                 let n = policy.pro_steps.clamp(1, all);
@@ -160,6 +182,7 @@ impl Challenge {
                     .collect();
                 pool.shuffle(rng);
                 pool.truncate(n - 1);
+                let mut pool = with_a_turn(pool, n, rng);
                 pool.push(Action::MoveCloser);
                 pool
             }
@@ -313,6 +336,30 @@ mod tests {
             assert_eq!(distinct.len(), acts.len());
         }
         assert_eq!(lens.len(), 2, "both lengths occur");
+    }
+
+    #[test]
+    fn every_challenge_has_a_turn_and_every_action_occurs() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let mut seen = HashSet::new();
+        let mut firsts = HashSet::new();
+        for level in [ProductLevel::Standard, ProductLevel::Pro] {
+            for _ in 0..300 {
+                let acts = Challenge::draw(level, &mut rng, 0).actions();
+                assert!(
+                    acts.iter()
+                        .any(|a| matches!(a, Action::TurnLeft | Action::TurnRight)),
+                    "{acts:?}"
+                );
+                seen.extend(acts.iter().copied());
+                firsts.insert(acts[0]);
+            }
+        }
+        assert_eq!(seen.len(), Action::ALL.len());
+        assert!(
+            firsts.len() >= 5,
+            "the first step is not predictable: {firsts:?}"
+        );
     }
 
     #[test]

@@ -41,13 +41,29 @@ fn thresholds(action: Action, p: &Policy) -> (f32, f32, bool) {
 }
 
 /// How far into `action` the face is, relative to the baseline.
-fn excursion(action: Action, face: &FaceObs, b: &Baseline) -> Option<f32> {
+fn excursion(action: Action, face: &FaceObs, b: &Baseline, p: &Policy) -> Option<f32> {
     let v = match action {
         Action::Blink => 1.0 - face.eye()? / b.eye?,
-        Action::OpenMouth => face.mouth()? - b.mouth?,
+        Action::OpenMouth => {
+            // Judged on near-frontal frames only: a turned or tilted head
+            // foreshortens the mouth's width and reads as a wider opening.
+            let turned = (face.yaw()? - b.yaw?).abs() > p.mouth_frontal_deg;
+            let tilted = (face.pitch()? - b.pitch?).abs() > p.mouth_frontal_deg;
+            if turned || tilted {
+                return None;
+            }
+            face.mouth()? - b.mouth?
+        }
         Action::TurnLeft => face.yaw()? - b.yaw?,
         Action::TurnRight => b.yaw? - face.yaw()?,
-        Action::Nod => (face.pitch()? - b.pitch?).abs(),
+        Action::Nod => {
+            // A turned head reads as pitched too: judge nods on frames
+            // facing roughly forward.
+            if (face.yaw()? - b.yaw?).abs() > p.nod_max_yaw_deg {
+                return None;
+            }
+            (face.pitch()? - b.pitch?).abs()
+        }
         Action::MoveCloser => face.size()? / b.size? - 1.0,
     };
     v.is_finite().then_some(v)
@@ -63,7 +79,7 @@ pub(crate) fn occurrences(
     let mut out = Vec::new();
     let mut current: Option<i64> = None;
     for (t, face) in samples {
-        let Some(v) = excursion(action, face, b) else {
+        let Some(v) = excursion(action, face, b, p) else {
             continue;
         };
         match current {
@@ -151,6 +167,7 @@ pub(crate) fn check(
         ));
     }
     out.push(stillness(stream, p));
+    out.push(unrequested_turns(challenge, stream, baseline, p));
     if answered == 0 && !actions.is_empty() {
         out.push(SignalReport::attack(
             "actions.answered",
@@ -213,6 +230,48 @@ fn why_missing(
     }
 }
 
+/// A head turn nobody asked for, after the challenge was issued: a clip
+/// playing its own programme, not a person following the prompts. Only
+/// turns count: they are deliberate and large, while people blink, talk and
+/// shift on their own.
+fn unrequested_turns(
+    challenge: &Challenge,
+    stream: &Stream,
+    baseline: &Baseline,
+    p: &Policy,
+) -> SignalReport {
+    let name = "actions.unrequested";
+    let samples = stream.samples();
+    let actions = challenge.actions();
+    for turn in [Action::TurnLeft, Action::TurnRight] {
+        for o in occurrences(turn, &samples, baseline, p) {
+            if o.onset < stream.issued_at_ms {
+                continue;
+            }
+            let asked = actions.iter().enumerate().any(|(i, a)| {
+                *a == turn
+                    && challenge.window(i).is_some_and(|(open, close)| {
+                        o.onset >= open.saturating_sub(p.anticipation_lookback_ms)
+                            && o.onset <= close.saturating_add(p.window_grace_ms)
+                    })
+            });
+            if !asked {
+                return SignalReport::attack(
+                    name,
+                    Some(o.onset.saturating_sub(stream.issued_at_ms) as f32),
+                    AttackType::Unsure,
+                    format!(
+                        "{} {} ms into the challenge, when it was not asked: the stream does not follow the prompts",
+                        turn.name(),
+                        o.onset.saturating_sub(stream.issued_at_ms)
+                    ),
+                );
+            }
+        }
+    }
+    SignalReport::ok(name, Some(0.0), 0, "no head turn that was not asked".into())
+}
+
 /// A picture held still: pose, eyes, mouth and size all frozen while a
 /// challenge ran. A living face cannot hold that still for seconds.
 fn stillness(stream: &Stream, p: &Policy) -> SignalReport {
@@ -261,7 +320,13 @@ fn stillness(stream: &Stream, p: &Policy) -> SignalReport {
             name,
             Some(yaw),
             0,
-            format!("the face moved (yaw range {yaw:.1}°)"),
+            format!(
+                "the face moved (ranges: yaw {yaw:.1}°, pitch {:.1}°, eyes {:.3}, mouth {:.3}, size ×{:.3})",
+                range(FaceObs::pitch),
+                range(FaceObs::eye),
+                range(FaceObs::mouth),
+                size_rel
+            ),
         )
     }
 }

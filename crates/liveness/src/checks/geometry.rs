@@ -16,7 +16,7 @@
 use super::{points, reaches, Baseline, Stream};
 use crate::policy::Policy;
 use crate::signals::{median, StillObs};
-use crate::verdict::{AttackType, SignalReport};
+use crate::verdict::{AttackType, SignalOutcome, SignalReport};
 
 pub(crate) fn check(
     stream: &Stream,
@@ -25,7 +25,12 @@ pub(crate) fn check(
     near: Option<&StillObs>,
     p: &Policy,
 ) -> Vec<SignalReport> {
-    let mut out = vec![depth(far, near, p), parallax(stream, baseline, p)];
+    let parallax = parallax(stream, baseline, p);
+    let turned_in_3d = matches!(
+        parallax.outcome,
+        SignalOutcome::Ok | SignalOutcome::Deducted
+    );
+    let mut out = vec![depth(far, near, p, turned_in_3d), parallax];
     for (label, still) in [("far", far), ("near", near)] {
         if let Some(s) = still {
             out.push(corroborated(label, s, stream, p));
@@ -65,7 +70,16 @@ pub(crate) fn depth_gain(far: &StillObs, near: &StillObs) -> Option<(f32, f32)> 
     Some((scale, mean / (scale - 1.0)))
 }
 
-fn depth(far: Option<&StillObs>, near: Option<&StillObs>, p: &Policy) -> SignalReport {
+/// `turned_in_3d`: the head turn already showed parallax. The landmark model
+/// flattens perspective (measured on the rendered head: a true gain of 0.15
+/// reads as about 0.05), so a flat far/near reading is then doubtful rather
+/// than proof of a picture.
+fn depth(
+    far: Option<&StillObs>,
+    near: Option<&StillObs>,
+    p: &Policy,
+    turned_in_3d: bool,
+) -> SignalReport {
     let name = "geometry.depth";
     let (Some(far), Some(near)) = (far, near) else {
         return SignalReport::unmeasured(
@@ -106,6 +120,15 @@ fn depth(far: Option<&StillObs>, near: Option<&StillObs>, p: &Policy) -> SignalR
             "the stills carry no face ratios".into(),
         );
     };
+    if !reaches(gain, p.flat_gain_max) && turned_in_3d {
+        return SignalReport::deduct(
+            name,
+            Some(gain),
+            p.depth_weight,
+            p.depth_weight,
+            format!("face ratios grew {gain:.3} per unit of scale from far to near (×{scale:.2}), as flat as a picture; the head turn showed parallax, so this only costs points"),
+        );
+    }
     if !reaches(gain, p.flat_gain_max) {
         return SignalReport::attack(
             name,
@@ -273,17 +296,32 @@ mod tests {
             Some(&still(0.3, 0.25, 0.70)),
             Some(&still(0.5, 0.285, 0.755)),
             &p,
+            false,
         );
         assert_eq!(real.deduction, 0, "{real:?}");
         let flat = depth(
             Some(&still(0.3, 0.25, 0.70)),
             Some(&still(0.5, 0.25, 0.70)),
             &p,
+            false,
         );
         assert_eq!(
             flat.outcome,
             crate::verdict::SignalOutcome::Attack(AttackType::Presentation)
         );
+    }
+
+    #[test]
+    fn flat_far_near_only_costs_points_after_a_turn_with_parallax() {
+        let p = Policy::default();
+        let flat = depth(
+            Some(&still(0.3, 0.25, 0.70)),
+            Some(&still(0.5, 0.25, 0.70)),
+            &p,
+            true,
+        );
+        assert_eq!(flat.outcome, SignalOutcome::Deducted);
+        assert_eq!(flat.deduction, p.depth_weight);
     }
 
     #[test]
@@ -293,12 +331,14 @@ mod tests {
             Some(&still(f32::NAN, 0.25, 0.7)),
             Some(&still(0.5, f32::NAN, f32::NAN)),
             &p,
+            false,
         );
         assert_eq!(r.deduction, p.missing_still_penalty);
         let r = depth(
             Some(&still(0.3, f32::NAN, f32::NAN)),
             Some(&still(0.5, f32::NAN, 0.7)),
             &p,
+            false,
         );
         assert_eq!(r.deduction, p.depth_unmeasured_penalty);
     }

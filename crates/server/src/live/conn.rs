@@ -54,6 +54,10 @@ pub struct TryData {
     pub near: Option<Still>,
     pub video: Vec<u8>,
     arrivals: VecDeque<i64>,
+    /// Milliseconds spent measuring this try's frames and stills (one thread each).
+    pub measure_ms: f64,
+    /// Milliseconds the liveness core took to decide.
+    pub decide_ms: f64,
 }
 
 /// Frames kept for the audit image, one every this many.
@@ -65,6 +69,8 @@ pub struct Conn {
     pub engine: Arc<Engine>,
     pub session: Session,
     pub account: Account,
+    /// This connection came from the cross-device flow's second device (its own link).
+    pub secondary_device: bool,
     pub live: LiveSession,
     pub data: TryData,
     analyzer: Option<Analyzer>,
@@ -92,6 +98,7 @@ impl Conn {
             engine,
             session,
             account,
+            secondary_device: false,
             live,
             data: TryData::default(),
             analyzer: Some(Analyzer::default()),
@@ -179,7 +186,8 @@ impl Conn {
             pass_threshold: self.account.pass_threshold,
             ..Policy::default()
         };
-        let data = std::mem::take(&mut self.data);
+        let mut data = std::mem::take(&mut self.data);
+        let started = std::time::Instant::now();
         let verdict = decide(
             &challenge,
             &data.frames,
@@ -187,6 +195,7 @@ impl Conn {
             data.near.as_ref().map(|s| &s.obs),
             &policy,
         );
+        data.decide_ms = started.elapsed().as_secs_f64() * 1e3;
         let recorded = record::store_result(self, &challenge, &verdict, data).await;
         if let Err(e) = &recorded {
             tracing::error!(error = %e, "cannot record the verdict");
@@ -318,15 +327,16 @@ impl Conn {
         }
     }
 
-    pub async fn on_text(&mut self, text: &str) -> Reply {
-        match self.text(text).await {
+    /// A text message that arrived at `arrival` (server clock).
+    pub async fn on_text(&mut self, text: &str, arrival: i64) -> Reply {
+        match self.text(text, arrival).await {
             Ok(messages) => Reply::send(messages),
             Err(e) => self.fail(e).await,
         }
     }
 
-    pub async fn on_binary(&mut self, bytes: &[u8]) -> Reply {
-        let arrival = now_ms();
+    /// A binary message that arrived at `arrival` (server clock).
+    pub async fn on_binary(&mut self, bytes: &[u8], arrival: i64) -> Reply {
         match self.binary(bytes, arrival).await {
             Ok(messages) => Reply::send(messages),
             Err(e) => self.fail(e).await,
@@ -348,8 +358,7 @@ impl Conn {
         }
     }
 
-    async fn text(&mut self, text: &str) -> Result<Vec<ServerMsg>, ProtocolError> {
-        let now = now_ms();
+    async fn text(&mut self, text: &str, now: i64) -> Result<Vec<ServerMsg>, ProtocolError> {
         match protocol::parse_text(text)? {
             ClientMsg::Hello { .. } => {
                 let mut out = self.apply(Event::PageOpened { now_ms: now }).await?;
@@ -418,13 +427,15 @@ impl Conn {
         let mut analyzer = self.analyzer.take().unwrap_or_default();
         let jpeg = msg.payload.to_vec();
         let (seq, capture) = (msg.seq, msg.capture_ms);
-        let (analyzer, analysed, jpeg) = tokio::task::spawn_blocking(move || {
+        let (analyzer, analysed, jpeg, took) = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let r = analyzer.frame(&engine, &jpeg, seq, capture, arrival);
-            (analyzer, r, jpeg)
+            (analyzer, r, jpeg, started.elapsed())
         })
         .await
         .map_err(|_| ProtocolError::BadImage)?;
         self.analyzer = Some(analyzer);
+        self.data.measure_ms += took.as_secs_f64() * 1e3;
         let analysed = analysed.map_err(|_| ProtocolError::BadImage)?;
         let n = self.data.frames.len();
         if n % SAMPLE_EVERY == 0 && self.data.samples.len() < MAX_SAMPLES && analysed.face.is_some()
@@ -448,12 +459,14 @@ impl Conn {
         let engine = self.engine.clone();
         let jpeg = msg.payload.to_vec();
         let capture = msg.capture_ms;
-        let (analysed, jpeg) = tokio::task::spawn_blocking(move || {
+        let (analysed, jpeg, took) = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let r = observe::still(&engine, &jpeg, capture, arrival);
-            (r, jpeg)
+            (r, jpeg, started.elapsed())
         })
         .await
         .map_err(|_| ProtocolError::BadImage)?;
+        self.data.measure_ms += took.as_secs_f64() * 1e3;
         let (obs, frame, face) = analysed.map_err(|_| ProtocolError::BadImage)?;
         let still = Still {
             obs,

@@ -2,7 +2,8 @@
 //! (docs/protocol.md). Authorised by the same capability as the page URL.
 //!
 //! What must stay true: one connection at a time drives a session's try; the server's clock
-//! stamps every arrival; the vision work runs on blocking threads, never on the reactor.
+//! stamps every arrival the moment it is read, before it waits behind the measuring of
+//! earlier frames; the vision work runs on blocking threads, never on the reactor.
 
 pub mod audit;
 pub mod conn;
@@ -10,7 +11,12 @@ pub mod observe;
 pub mod protocol;
 pub mod record;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
@@ -19,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::page::{authorize, PageDenied};
-use crate::state::AppState;
+use crate::state::{now_ms, AppState};
 use conn::Conn;
 use protocol::{ProtocolError, ServerMsg};
 
@@ -32,6 +38,9 @@ pub async fn upgrade(
     RawQuery(q): RawQuery,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let presented = url::form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| crate::state::sha256_hex(v.as_bytes()));
     let session = match authorize(&state, q).await {
         Ok(s) => s,
         Err(PageDenied::Unknown) => return ApiError::Client(StatusCode::NOT_FOUND).into_response(),
@@ -45,10 +54,19 @@ pub async fn upgrade(
         Err(e) => return ApiError::from(e).into_response(),
     };
     ws.max_message_size(protocol::HEADER_LEN + protocol::MAX_VIDEO_BYTES)
-        .on_upgrade(move |socket| run(socket, Conn::new(state, engine, session, account)))
+        .on_upgrade(move |socket| {
+            let secondary_device = session
+                .secondary
+                .as_ref()
+                .zip(presented)
+                .is_some_and(|(link, cap)| link.capability_hash == cap);
+            let mut conn = Conn::new(state, engine, session, account);
+            conn.secondary_device = secondary_device;
+            run(socket, conn)
+        })
 }
 
-async fn send(socket: &mut WebSocket, msgs: Vec<ServerMsg>) -> bool {
+async fn send(socket: &mut SplitSink<WebSocket, Message>, msgs: Vec<ServerMsg>) -> bool {
     for m in msgs {
         let Ok(text) = serde_json::to_string(&m) else {
             continue;
@@ -60,26 +78,81 @@ async fn send(socket: &mut WebSocket, msgs: Vec<ServerMsg>) -> bool {
     true
 }
 
-async fn run(mut socket: WebSocket, mut conn: Conn) {
+/// What the reader hands the connection: a message stamped on arrival, holding its share
+/// of the queue's byte budget until it has been processed.
+enum Incoming {
+    Message(Message, i64, OwnedSemaphorePermit),
+    Idle,
+    Closed,
+}
+
+/// Bytes of received, not yet processed messages per connection. The reader stamps every
+/// message the moment it arrives, so a frame waiting while the one before it is measured
+/// keeps its true arrival time; past this budget the reader stops reading (back-pressure).
+const QUEUE_BYTES: usize = 24 << 20;
+
+/// Reads the socket, stamps each message's arrival on the server clock and queues it.
+async fn read(mut stream: SplitStream<WebSocket>, tx: mpsc::Sender<Incoming>) {
+    let idle = Duration::from_millis(protocol::IDLE_TIMEOUT_MS);
+    let budget = Arc::new(Semaphore::new(QUEUE_BYTES));
+    loop {
+        let msg = match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => {
+                let _ = tx.send(Incoming::Idle).await;
+                return;
+            }
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => {
+                let _ = tx.send(Incoming::Closed).await;
+                return;
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        let arrival = now_ms();
+        let len = match &msg {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) => b.len(),
+            _ => continue,
+        };
+        let permits = len.clamp(1, QUEUE_BYTES) as u32;
+        let Ok(permit) = budget.clone().acquire_many_owned(permits).await else {
+            return;
+        };
+        if tx
+            .send(Incoming::Message(msg, arrival, permit))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn run(socket: WebSocket, mut conn: Conn) {
+    let (mut sink, stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel(256);
+    let reader = tokio::spawn(read(stream, tx));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let idle = Duration::from_millis(protocol::IDLE_TIMEOUT_MS);
     loop {
         let reply = tokio::select! {
-            msg = tokio::time::timeout(idle, socket.recv()) => match msg {
-                Err(_) => conn.fail(ProtocolError::Idle).await,
-                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => break,
-                Ok(Some(Ok(Message::Text(t)))) => conn.on_text(t.as_str()).await,
-                Ok(Some(Ok(Message::Binary(b)))) => conn.on_binary(&b).await,
-                Ok(Some(Ok(_))) => continue,
+            incoming = rx.recv() => match incoming {
+                None | Some(Incoming::Closed) => break,
+                Some(Incoming::Idle) => conn.fail(ProtocolError::Idle).await,
+                Some(Incoming::Message(Message::Text(t), at, _permit)) => {
+                    conn.on_text(t.as_str(), at).await
+                }
+                Some(Incoming::Message(Message::Binary(b), at, _permit)) => {
+                    conn.on_binary(&b, at).await
+                }
+                Some(Incoming::Message(..)) => continue,
             },
             _ = tick.tick() => conn.on_tick().await,
         };
-        if !send(&mut socket, reply.messages).await {
+        if !send(&mut sink, reply.messages).await {
             break;
         }
         if reply.close {
-            let _ = socket
+            let _ = sink
                 .send(Message::Close(Some(CloseFrame {
                     code: 1000,
                     reason: "".into(),
@@ -88,4 +161,5 @@ async fn run(mut socket: WebSocket, mut conn: Conn) {
             break;
         }
     }
+    reader.abort();
 }

@@ -79,6 +79,11 @@ pub async fn store_result(
         "nonce": challenge.nonce(),
         "challenge": challenge.actions().iter().map(|a| a.name()).collect::<Vec<_>>(),
         "frames": data.frames.len(),
+        // Server time this try cost: measuring frames and stills, and deciding.
+        "costMs": {
+            "measure": (data.measure_ms * 10.0).round() / 10.0,
+            "decide": (data.decide_ms * 100.0).round() / 100.0,
+        },
         "verdict": verdict,
     });
     let previous = state
@@ -109,8 +114,14 @@ pub async fn store_result(
                 audit_blob,
                 far_image_time: far_time,
                 near_image_time: near_time,
-                multi_device: false,
-                use_slave_url: false,
+                // A second device opened the cross-device link; this verification was
+                // made through it.
+                multi_device: conn
+                    .session
+                    .secondary
+                    .as_ref()
+                    .is_some_and(|l| l.claimed_at.is_some()),
+                use_slave_url: conn.secondary_device,
             },
             now_ms(),
         )

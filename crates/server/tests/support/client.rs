@@ -16,13 +16,20 @@ pub type Ws =
 
 /// Frames per second the client streams at.
 pub const FPS: u64 = 10;
+/// How long the page streams the "come closer" phase after the last step, before it sends
+/// the stills and `finish`.
+pub const CLOSING_MS: i64 = 1500;
 
 /// What the script is told when asked for a frame.
 #[derive(Debug, Clone)]
 pub struct Moment {
     /// Milliseconds since the session started (hello).
     pub t_ms: i64,
-    /// The current step's action and milliseconds since it was revealed, if any.
+    /// The clock now (Unix milliseconds), the capture time a live camera would declare.
+    pub now_ms: i64,
+    /// The current step's action and milliseconds since it was revealed, if any. After the
+    /// last step's window the page asks the user to come closer for the near still: that
+    /// phase shows here as the action `near`.
     pub step: Option<(String, i64)>,
     /// Actions revealed so far, in order.
     pub revealed: Vec<String>,
@@ -72,6 +79,9 @@ pub struct Outcome {
     pub result: Option<Value>,
     pub messages: Vec<Value>,
     pub sent: Vec<Sent>,
+    /// From sending `finish` to receiving the verdict (which the server sends only once it
+    /// is stored), in milliseconds.
+    pub finish_to_result_ms: Option<f64>,
 }
 
 impl Outcome {
@@ -90,11 +100,11 @@ pub fn now_ms() -> i64 {
     openliveness_server::state::now_ms()
 }
 
-async fn send_bin(ws: &mut Ws, s: &Sent) {
+/// Sends one binary message; false once the server has closed the connection (after an
+/// error it reports, which `finish` then collects).
+async fn send_bin(ws: &mut Ws, s: &Sent) -> bool {
     let msg = encode_binary(s.kind, s.seq, s.capture_ms, &s.payload);
-    ws.send(Message::Binary(msg.into()))
-        .await
-        .expect("binary sent");
+    ws.send(Message::Binary(msg.into())).await.is_ok()
 }
 
 /// Reads whatever the server has sent, without waiting.
@@ -150,9 +160,12 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
 
     let mut seq = 0u32;
     let mut interval = tokio::time::interval(Duration::from_millis(1000 / FPS));
+    // A camera that fell behind drops frames; it never sends a catch-up burst.
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut positioned = false;
     let mut steps: Vec<(String, i64, i64)> = Vec::new(); // action, revealed at, deadline
     let mut total = usize::MAX;
+    let mut closing: Option<i64> = None;
     loop {
         interval.tick().await;
         let now = now_ms();
@@ -180,7 +193,10 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             return finish(ws, msgs, sent).await;
         }
         if steps.len() == total && steps.last().is_some_and(|s| now > s.2 + 150) {
-            break;
+            let since = now - *closing.get_or_insert(now);
+            if since >= CLOSING_MS {
+                break;
+            }
         }
         if t > 60_000 {
             break;
@@ -193,9 +209,14 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             .unwrap();
             positioned = true;
         }
+        let step = match closing {
+            Some(at) => Some(("near".to_owned(), now - at)),
+            None => steps.last().map(|(a, at, _)| (a.clone(), now - at)),
+        };
         let moment = Moment {
             t_ms: t,
-            step: steps.last().map(|(a, at, _)| (a.clone(), now - at)),
+            now_ms: now,
+            step,
             revealed: steps.iter().map(|s| s.0.clone()).collect(),
         };
         if let Some(next) = script.frame(&moment) {
@@ -210,8 +231,11 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
                     payload: payload.clone(),
                     t_ms: t,
                 };
-                send_bin(&mut ws, &s).await;
+                let ok = send_bin(&mut ws, &s).await;
                 sent.push(s);
+                if !ok {
+                    return finish(ws, msgs, sent).await;
+                }
             }
         }
     }
@@ -226,8 +250,11 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             payload,
             t_ms: now - start,
         };
-        send_bin(&mut ws, &s).await;
+        let ok = send_bin(&mut ws, &s).await;
         sent.push(s);
+        if !ok {
+            break;
+        }
     }
     finish(ws, msgs, sent).await
 }
@@ -236,6 +263,7 @@ async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>) -> Outcome {
     let _ = ws
         .send(Message::Text(json!({"type":"finish"}).to_string().into()))
         .await;
+    let finished = std::time::Instant::now();
     let result = wait_for(
         &mut ws,
         &mut msgs,
@@ -244,10 +272,14 @@ async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>) -> Outcome {
     )
     .await
     .filter(|v| v["type"] == "result");
+    let finish_to_result_ms = result
+        .is_some()
+        .then(|| finished.elapsed().as_secs_f64() * 1e3);
     let _ = ws.close(None).await;
     Outcome {
         result,
         messages: msgs,
         sent,
+        finish_to_result_ms,
     }
 }

@@ -5,7 +5,7 @@ use image::RgbImage;
 
 use super::client::{Moment, Script, Sent, Shot};
 use super::render::Pose;
-use super::subject::{noise, warp_2d, with_second_face, Act, Subject};
+use super::subject::{jpeg, noise, warp_2d, with_second_face, Act, Subject};
 use openliveness_server::live::protocol::Kind;
 
 /// The genuine subject's body language for `action`, `e` ms after it was asked.
@@ -21,7 +21,7 @@ pub fn respond(action: &str, e: i64) -> Act {
             act.pose.yaw = sign * 45.0 * k;
         }
         "nod" => act.pose.pitch = -18.0 * (ramp(250, 600) - ramp(900, 1250)),
-        "move_closer" => act.pose.distance = 1.0 - 0.35 * ramp(250, 900),
+        "move_closer" | "near" => act.pose.distance = 1.0 - 0.35 * ramp(250, 900),
         _ => {}
     }
     act
@@ -37,9 +37,55 @@ fn carried_distance(m: &Moment) -> f32 {
     }
 }
 
+/// The latest far and near frames at rest of a stream, with their capture times: what the
+/// page sends as stills.
+#[derive(Default)]
+pub struct Stills {
+    far: Option<(RgbImage, i64)>,
+    near: Option<(RgbImage, i64)>,
+}
+
+impl Stills {
+    /// Notes a frame the subject showed at `act` (with its distance), captured at `at`.
+    pub fn note(&mut self, img: &RgbImage, act: &Act, at: i64) {
+        let p = act.pose;
+        let at_rest = !act.eyes_closed && !act.mouth_open && p.yaw == 0.0 && p.pitch == 0.0;
+        if at_rest && p.distance == 1.0 {
+            self.far = Some((img.clone(), at));
+        } else if at_rest && p.distance <= 0.66 {
+            self.near = Some((img.clone(), at));
+        }
+    }
+
+    /// The stills; `fallback(distance)` renders one if the stream never showed it.
+    pub fn take(&self, fallback: impl Fn(f32) -> RgbImage) -> (Shot, Shot) {
+        let pick = |s: &Option<(RgbImage, i64)>, distance: f32| match s {
+            Some((img, at)) => Shot::Raw(jpeg(img), *at),
+            None => Shot::Image(fallback(distance)),
+        };
+        (pick(&self.far, 1.0), pick(&self.near, 0.65))
+    }
+}
+
+/// The genuine subject: answers each step when it is revealed, and sends as stills the
+/// best far and near frames of its own stream, with their capture times (as the page does).
 pub struct Genuine<'a> {
     pub subject: &'a Subject,
     pub seed: u64,
+    pub stills: Stills,
+    /// What the subject did in the last frame, for scripts that alter it.
+    pub last: Act,
+}
+
+impl<'a> Genuine<'a> {
+    pub fn new(subject: &'a Subject, seed: u64) -> Genuine<'a> {
+        Genuine {
+            subject,
+            seed,
+            stills: Stills::default(),
+            last: Act::REST,
+        }
+    }
 }
 
 impl Script for Genuine<'_> {
@@ -52,21 +98,20 @@ impl Script for Genuine<'_> {
         if act.pose.distance == 1.0 {
             act.pose.distance = carried_distance(m);
         }
-        Some(Shot::Image(self.subject.frame(act, self.seed)))
+        let img = self.subject.frame(act, self.seed);
+        self.stills.note(&img, &act, m.now_ms);
+        self.last = act;
+        Some(Shot::Image(img))
     }
     fn stills(&mut self) -> (Shot, Shot) {
-        let far = self.subject.frame(Act::REST, self.seed + 1000);
-        let near = self.subject.frame(
-            Act {
-                pose: Pose {
-                    distance: 0.65,
-                    ..Pose::FRONT
-                },
-                ..Act::REST
-            },
-            self.seed + 1001,
-        );
-        (Shot::Image(far), Shot::Image(near))
+        let (subject, seed) = (self.subject, self.seed);
+        self.stills.take(|distance| {
+            let pose = Pose {
+                distance,
+                ..Pose::FRONT
+            };
+            subject.frame(Act { pose, ..Act::REST }, seed + 1000)
+        })
     }
 }
 
@@ -94,6 +139,7 @@ impl Script for StaticPhoto<'_> {
 pub struct Warped2d<'a> {
     pub subject: &'a Subject,
     pub seed: u64,
+    pub stills: Stills,
 }
 
 impl Warped2d<'_> {
@@ -110,11 +156,12 @@ impl Warped2d<'_> {
 impl Script for Warped2d<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         self.seed += 1;
-        let act = match &m.step {
+        let mut act = match &m.step {
             Some((a, e)) => respond(a, *e),
             None => Act::REST,
         };
-        let scale = 1.0 / act.pose.distance.min(carried_distance(m));
+        act.pose.distance = act.pose.distance.min(carried_distance(m));
+        let scale = 1.0 / act.pose.distance;
         let shift = act.pose.yaw * 1.6;
         let shear = act.pose.yaw / 120.0;
         let mut img = warp_2d(
@@ -125,12 +172,13 @@ impl Script for Warped2d<'_> {
             shear + act.pose.pitch / 150.0,
         );
         noise(&mut img, self.seed);
+        self.stills.note(&img, &act, m.now_ms);
         Some(Shot::Image(img))
     }
     fn stills(&mut self) -> (Shot, Shot) {
-        let far = self.subject.neutral().clone();
-        let near = warp_2d(&far, self.centre(), 1.0 / 0.65, 0.0, 0.0);
-        (Shot::Image(far), Shot::Image(near))
+        let (photo, centre) = (self.subject.neutral(), self.centre());
+        self.stills
+            .take(|distance| warp_2d(photo, centre, 1.0 / distance, 0.0, 0.0))
     }
 }
 
@@ -139,28 +187,39 @@ impl Script for Warped2d<'_> {
 pub struct NonResponsive<'a> {
     pub subject: &'a Subject,
     pub seed: u64,
+    pub stills: Stills,
 }
 
 impl Script for NonResponsive<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         self.seed += 1;
-        // A fixed programme: blink every 1.9 s, open the mouth at 4.5 s, turn left at 7 s.
+        // A fixed programme: blink every 1.9 s, turn right at 2.5 s, open the mouth at
+        // 4.5 s, turn left at 6.2 s, come closer from 8 s.
         let t = m.t_ms;
         let mut act = respond("blink", t % 1900);
-        if (4500..6000).contains(&t) {
-            act = respond("open_mouth", t - 4500);
+        for (from, to, action) in [
+            (2500, 4100, "turn_right"),
+            (4500, 6000, "open_mouth"),
+            (6200, 7800, "turn_left"),
+            (8000, i64::MAX, "move_closer"),
+        ] {
+            if (from..to).contains(&t) {
+                act = respond(action, t - from);
+            }
         }
-        if (7000..8600).contains(&t) {
-            act = respond("turn_left", t - 7000);
-        }
-        Some(Shot::Image(self.subject.frame(act, self.seed)))
+        let img = self.subject.frame(act, self.seed);
+        self.stills.note(&img, &act, m.now_ms);
+        Some(Shot::Image(img))
     }
     fn stills(&mut self) -> (Shot, Shot) {
-        Genuine {
-            subject: self.subject,
-            seed: self.seed,
-        }
-        .stills()
+        let (subject, seed) = (self.subject, self.seed);
+        self.stills.take(|distance| {
+            let pose = Pose {
+                distance,
+                ..Pose::FRONT
+            };
+            subject.frame(Act { pose, ..Act::REST }, seed)
+        })
     }
 }
 
@@ -211,28 +270,36 @@ impl Script for PreChallenge<'_> {
     }
 }
 
-/// The genuine subject's responses pushed through the API in bursts: each frame three
-/// times at once, with the timing of a file being uploaded, not a camera.
+/// The genuine subject's responses pushed through the API in bursts: each frame twice at
+/// once with one capture time, the timing of an upload tool rather than a camera. It
+/// stays under the channel's frame-rate limit (8 frames a second, doubled), so the
+/// verdict, not the rate limiter, has to catch it.
 pub struct Burst<'a> {
     pub inner: Genuine<'a>,
+    pub tick: u32,
 }
 
 impl Script for Burst<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
+        self.tick += 1;
+        if self.tick % 5 == 0 {
+            return None;
+        }
         self.inner.frame(m)
     }
     fn stills(&mut self) -> (Shot, Shot) {
         self.inner.stills()
     }
     fn burst(&mut self) -> usize {
-        2
+        1
     }
 }
 
 /// A second face enters the picture once the challenge runs.
 pub struct SecondFace<'a> {
     pub inner: Genuine<'a>,
-    pub other: RgbImage,
+    pub other: &'a Subject,
+    pub stills: Stills,
 }
 
 impl Script for SecondFace<'_> {
@@ -240,13 +307,22 @@ impl Script for SecondFace<'_> {
         let shot = self.inner.frame(m)?;
         match (shot, m.revealed.len()) {
             (Shot::Image(img), n) if n >= 1 => {
-                Some(Shot::Image(with_second_face(&img, &self.other)))
+                let img = with_second_face(&img, self.other);
+                self.stills.note(&img, &self.inner.last, m.now_ms);
+                Some(Shot::Image(img))
             }
             (s, _) => Some(s),
         }
     }
     fn stills(&mut self) -> (Shot, Shot) {
-        self.inner.stills()
+        let (subject, other, seed) = (self.inner.subject, self.other, self.inner.seed);
+        self.stills.take(|distance| {
+            let pose = Pose {
+                distance,
+                ..Pose::FRONT
+            };
+            with_second_face(&subject.frame(Act { pose, ..Act::REST }, seed), other)
+        })
     }
 }
 

@@ -2,12 +2,16 @@
 //! public domain, fetched with the models): a genuine responsive head rendered in 3-D, and
 //! the attackers' material — the same photo held still, warped in 2-D, or swapped.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use image::{Rgb, RgbImage};
 use openliveness_vision::Engine;
 
 use super::render::{Head, Pose};
+
+/// How far the jaw drops for "open your mouth", in mouth widths.
+pub const MOUTH_OPEN_JAW: f32 = 0.3;
 
 /// What the subject does in one frame.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +34,9 @@ pub struct Subject {
     pub head: Head,
     neutral: RgbImage,
     eyes_closed: RgbImage,
-    mouth_open: RgbImage,
-    both: RgbImage,
+    /// Rendered poses, quantised (yaw 2.5°, pitch 2°, distance 0.025, jaw 0.05): rendering
+    /// is the test client's main cost, and sessions repeat the same motions.
+    cache: Mutex<HashMap<[i32; 5], RgbImage>>,
 }
 
 pub fn photo(name: &str) -> RgbImage {
@@ -72,32 +77,11 @@ impl Subject {
                 0.8,
             );
         }
-        let mouth = |base: &RgbImage| {
-            let mut out = base.clone();
-            let (up, low, l, r) = (m.point(13), m.point(14), m.point(61), m.point(291));
-            let w = ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt();
-            let c = ((up[0] + low[0]) / 2.0, (up[1] + low[1]) / 2.0 + 0.18 * w);
-            let angle = (r[1] - l[1]).atan2(r[0] - l[0]);
-            let lip = mean(base, low[0], low[1] + 0.08 * w);
-            ellipse(&mut out, c, (0.42 * w, 0.38 * w), angle, lip, 1.0);
-            ellipse(
-                &mut out,
-                c,
-                (0.36 * w, 0.30 * w),
-                angle,
-                Rgb([45, 20, 20]),
-                1.0,
-            );
-            out
-        };
-        let mouth_open = mouth(&img);
-        let both = mouth(&eyes_closed);
         Subject {
             head: Head::new(img.clone(), m.points.clone()),
             neutral: img,
             eyes_closed,
-            mouth_open,
-            both,
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -107,13 +91,35 @@ impl Subject {
 
     /// The genuine subject performing `act`, with sensor noise seeded by `seed`.
     pub fn frame(&self, act: Act, seed: u64) -> RgbImage {
-        let texture = match (act.eyes_closed, act.mouth_open) {
-            (false, false) => &self.neutral,
-            (true, false) => &self.eyes_closed,
-            (false, true) => &self.mouth_open,
-            (true, true) => &self.both,
+        let texture = if act.eyes_closed {
+            &self.eyes_closed
+        } else {
+            &self.neutral
         };
-        let mut img = self.head.render(texture, act.pose);
+        let mut pose = act.pose;
+        if act.mouth_open {
+            pose.jaw = pose.jaw.max(MOUTH_OPEN_JAW);
+        }
+        let key = [
+            (pose.yaw / 2.5).round() as i32,
+            (pose.pitch / 2.0).round() as i32,
+            (pose.distance / 0.025).round() as i32,
+            (pose.jaw / 0.05).round() as i32,
+            i32::from(act.eyes_closed),
+        ];
+        pose.yaw = key[0] as f32 * 2.5;
+        pose.pitch = key[1] as f32 * 2.0;
+        pose.distance = key[2] as f32 * 0.025;
+        pose.jaw = key[3] as f32 * 0.05;
+        let cached = self.cache.lock().unwrap().get(&key).cloned();
+        let mut img = match cached {
+            Some(img) => img,
+            None => {
+                let img = self.head.render(texture, pose);
+                self.cache.lock().unwrap().insert(key, img.clone());
+                img
+            }
+        };
         noise(&mut img, seed);
         img
     }
@@ -207,20 +213,34 @@ pub fn warp_2d(
     out
 }
 
-/// A second, smaller face pasted into the corner of `img`.
-pub fn with_second_face(img: &RgbImage, other: &RgbImage) -> RgbImage {
-    let small = image::imageops::resize(
-        other,
-        img.width() / 2,
-        img.height() / 2,
-        image::imageops::FilterType::Triangle,
-    );
+/// Another person's face (the head around `other`'s face mesh, cropped from its photo)
+/// pasted into the lower right of `img`, at about a third of the frame's width: a second
+/// person leaning into the picture, as large as the detector reliably finds.
+pub fn with_second_face(img: &RgbImage, other: &Subject) -> RgbImage {
+    let pts = &other.head.points;
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let side = 1.6 * (x1 - x0).max(y1 - y0);
+    let src = other.neutral();
+    let left = (cx - side / 2.0).clamp(0.0, src.width() as f32 - side.min(src.width() as f32));
+    let top = (cy - side / 2.0).clamp(0.0, src.height() as f32 - side.min(src.height() as f32));
+    let crop = image::imageops::crop_imm(src, left as u32, top as u32, side as u32, side as u32)
+        .to_image();
+    let target = img.width() * 2 / 5;
+    let head =
+        image::imageops::resize(&crop, target, target, image::imageops::FilterType::Triangle);
     let mut out = img.clone();
     image::imageops::overlay(
         &mut out,
-        &small,
-        i64::from(img.width() / 2),
-        i64::from(img.height() / 2),
+        &head,
+        i64::from(img.width() - target),
+        i64::from(img.height() - target),
     );
     out
 }
