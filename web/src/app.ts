@@ -1,0 +1,791 @@
+// The page's flow: loading → camera permission → positioning → challenge → stills → verifying
+// → result (or timeout, expiry, cross-device). The server decides; the page guides and uploads.
+
+import { readBoot, socketUrl, type Boot } from './boot';
+import { isCameraFailure, openCamera, type CameraFailure } from './camera';
+import { Detector, type Analysis } from './detector';
+import { background, button, h, icon, styled } from './dom';
+import { Steadiness, pose, tipFor, type Tip } from './guidance';
+import { format, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
+import { Live } from './live';
+import { resolveLook, resultButtons, type Look } from './look';
+import { finish, hello, Kind, positioned, secondsLeft, type Action, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
+import { qrCanvas } from './qr';
+import { Recorder } from './recorder';
+import { Speaker } from './speech';
+import { View } from './view';
+
+/** Frames go up at 9–10 per second: every second analysed frame (the server wants 8–15, and
+ * allows 1200 per 120-s try). */
+const FRAME_INTERVAL_MS = 95;
+/** The server refuses more than 1200 frames in a try; a try that long times out anyway. */
+const MAX_FRAMES_PER_TRY = 1150;
+/** A frame that could not leave within this long after its capture is dropped, not sent late. */
+const MAX_FRAME_LAG_MS = 400;
+/** Detection runs at most this often; the preview itself is the video element. */
+const ANALYSE_INTERVAL_MS = 45;
+/** Good frames in a row before the page asks for the challenge (about a second). */
+const STEADY_FRAMES = 20;
+/** The near still must be ≥ 1.3× the far one on the server's mesh; the page aims a little higher. */
+const NEAR_TARGET = 1.4;
+/** The server allows 15 s after the last deadline for the stills and `finish`; the page keeps
+ * a wide margin, because the server reads `finish` only after the frames queued before it. */
+const NEAR_PHASE_MS = 8_000;
+const VERIFY_WATCHDOG_MS = 30_000;
+const RESULT_COUNTDOWN_S = 5;
+const MAX_FRAME_SIDE = 640;
+const LOADING_MAX_MS = 600;
+
+const ACTION_KEYS: Record<Action | 'near', Key> = {
+  blink: 'actBlink',
+  open_mouth: 'actOpenMouth',
+  turn_left: 'actTurnLeft',
+  turn_right: 'actTurnRight',
+  nod: 'actNod',
+  move_closer: 'actMoveCloser',
+  near: 'actNear',
+};
+
+interface Candidate {
+  canvas: HTMLCanvasElement;
+  captureMs: number;
+  seq: number;
+  size: number;
+}
+
+type Phase = 'idle' | 'positioning' | 'challenge' | 'near' | 'done';
+
+export class App {
+  private readonly boot: Boot;
+  private locale: Locale;
+  private s: Strings;
+  private look: Look;
+  private readonly view: View;
+  private readonly speaker: Speaker;
+  private detector: Detector | null = null;
+  private detectorError: string | null = null;
+  private detectorReady: Promise<void> = Promise.resolve();
+  private live: Live | null = null;
+  private stream: MediaStream | null = null;
+  private readonly recorder = new Recorder((data) => {
+    void this.live?.sendBinary(Kind.VideoChunk, ++this.videoSeq, Date.now(), data);
+  });
+  private videoSeq = 0;
+
+  // Clock: server time = page time + offset.
+  private offset: number;
+  /** Tries left as the server last said; shown on the failure pages. */
+  triesLeft: number;
+
+  // Capture loop.
+  private readonly frame = document.createElement('canvas');
+  private readonly fctx: CanvasRenderingContext2D;
+  private looping = false;
+  private streaming = false;
+  private seq = 0;
+  private lastSent = 0;
+  private previousFace: Analysis['faces'][number] | null = null;
+  private lastTip: Tip | null = null;
+
+  // Per try.
+  private phase: Phase = 'idle';
+  private steady = new Steadiness(STEADY_FRAMES);
+  private positionedAt = 0;
+  private baselineSizes: number[] = [];
+  private steps: StepMsg[] = [];
+  private totalSteps = 0;
+  private far: Candidate | null = null;
+  private near: Candidate | null = null;
+  private nearPhaseStarted = 0;
+  private lastError: string | null = null;
+  private watchdog = 0;
+  private countdownTimer = 0;
+  /** Detector counters for the benchmark; firstGuidanceAt is ms since navigation. */
+  readonly stats: { analysed: number; analyseMs: number; firstGuidanceAt: number; faces: number; size: number; tip: string; pose?: unknown } = { analysed: 0, analyseMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '' };
+
+  constructor() {
+    const boot = readBoot();
+    const fctx = this.frame.getContext('2d', { willReadFrequently: false });
+    if (!fctx) throw new Error('no 2-D canvas');
+    this.fctx = fctx;
+    this.boot = boot ?? {
+      signatureId: '',
+      token: '',
+      wsUrl: '',
+      locale: null,
+      audio: false,
+      iframe: false,
+      tryCount: 1,
+      triesUsed: 0,
+      expiresAt: 0,
+      serverTime: Date.now(),
+      ui: null,
+      secondary: false,
+      crossDeviceAllowed: false,
+      parentOrigin: null,
+      statusUrl: null,
+      crossDeviceUrl: null,
+    };
+    this.offset = this.boot.serverTime - Date.now();
+    this.triesLeft = Math.max(0, this.boot.tryCount - this.boot.triesUsed);
+    this.locale = pickLocale(this.boot.locale, (this.boot.ui?.locale as string) ?? null, navigator.language);
+    this.s = STRINGS[this.locale];
+    this.look = resolveLook(this.boot.ui, this.s, isDesktop());
+    this.applyLocale();
+    this.view = new View(this.look, this.s);
+    this.speaker = new Speaker(this.boot.audio, this.locale);
+    (window as unknown as { __ol: App }).__ol = this;
+    if (!boot) {
+      this.view.message('error', this.s.errorTitle, this.s.expiredTip);
+      return;
+    }
+    void this.start();
+  }
+
+  private applyLocale(): void {
+    document.documentElement.lang = this.locale;
+    document.documentElement.dir = RTL.has(this.locale) ? 'rtl' : 'ltr';
+  }
+
+  private async start(): Promise<void> {
+    this.view.loading();
+    const base = import.meta.env.BASE_URL + 'models/';
+    this.detectorReady = Detector.load(base).then(
+      (d) => {
+        this.detector = d;
+      },
+      (e) => {
+        // Guidance is a help, not a gate: without it the page still runs the check (the
+        // server decides), with a plain instruction.
+        this.detectorError = e instanceof Error ? e.message : String(e);
+        console.warn('face guide unavailable:', this.detectorError);
+      },
+    );
+    // The tips page shows once the guide is ready or after a short moment, whichever comes
+    // first: the user reads it (and answers the camera prompt) while the guide finishes loading.
+    await Promise.race([this.detectorReady, delay(LOADING_MAX_MS)]);
+    if (this.boot.expiresAt && this.boot.expiresAt <= this.serverNow()) {
+      this.expired();
+      return;
+    }
+    this.view.permission(() => void this.startCamera());
+  }
+
+  private serverNow(): number {
+    return Date.now() + this.offset;
+  }
+
+  // ---- camera ----
+
+  private async startCamera(): Promise<void> {
+    this.view.camera();
+    try {
+      this.stream = await openCamera();
+    } catch (e) {
+      const f: CameraFailure = isCameraFailure(e) ? e : { kind: 'issue', key: 'camOther', detail: String(e) };
+      this.cameraFailed(f);
+      return;
+    }
+    const v = this.view.video;
+    v.srcObject = this.stream;
+    try {
+      await v.play();
+    } catch {
+      // Autoplay of a muted inline video is allowed; the frames are read either way.
+    }
+    await waitFor(() => v.videoWidth > 0 && v.videoHeight > 0, 10_000);
+    if (!(v.videoWidth > 0)) {
+      this.cameraFailed({ kind: 'issue', key: 'camNotReadable', detail: 'the camera delivered no picture' });
+      return;
+    }
+    if (!this.detector && !this.detectorError) {
+      this.view.loading();
+      await this.detectorReady;
+    }
+    this.startLoop();
+    await this.connectAndHello();
+  }
+
+  private cameraFailed(f: CameraFailure): void {
+    const other = this.crossDeviceOffer(f.kind === 'denied');
+    if (f.kind === 'denied') {
+      this.view.denied(f.detail, () => location.reload(), other);
+    } else if (other) {
+      void this.crossDevice(false, `${this.s[f.key]} (${f.detail})`);
+    } else {
+      this.view.cameraIssue(f.key, f.detail, () => void this.startCamera(), null);
+    }
+  }
+
+  private crossDeviceOffer(denied: boolean): (() => void) | null {
+    if (!this.boot.crossDeviceAllowed || !this.boot.crossDeviceUrl || this.boot.secondary) return null;
+    return () => void this.crossDevice(denied, null);
+  }
+
+  // ---- live channel ----
+
+  private async connectAndHello(): Promise<void> {
+    if (!this.live) {
+      this.live = new Live(socketUrl(this.boot.wsUrl, location), {
+        onMessage: (m) => this.onMessage(m),
+        onClose: (expected) => this.onClose(expected),
+      });
+    }
+    if (!this.live.open) {
+      try {
+        await this.live.connect();
+      } catch (e) {
+        // A refused upgrade looks the same as a network failure to the page: ask the status
+        // endpoint, which answers 410 for an expired or cleared session.
+        if ((await this.statusCode()) === 410) this.expired();
+        else this.fatal(this.s.connectionLost, e instanceof Error ? e.message : String(e), true);
+        return;
+      }
+    }
+    this.resetTry();
+    this.live.sendText(hello());
+  }
+
+  private async statusCode(): Promise<number> {
+    if (!this.boot.statusUrl) return 0;
+    try {
+      return (await fetch(this.boot.statusUrl, { cache: 'no-store' })).status;
+    } catch {
+      return 0;
+    }
+  }
+
+  private resetTry(): void {
+    this.phase = 'idle';
+    this.streaming = false;
+    this.steady.reset();
+    this.baselineSizes = [];
+    this.steps = [];
+    this.totalSteps = 0;
+    this.far = null;
+    this.near = null;
+    this.nearPhaseStarted = 0;
+    this.lastError = null;
+    this.positionedAt = 0;
+    this.seq = 0;
+    this.lastTip = null;
+    clearTimeout(this.watchdog);
+    clearInterval(this.countdownTimer);
+  }
+
+  private onClose(expected: boolean): void {
+    if (expected) return;
+    if (this.phase === 'positioning' || this.phase === 'challenge' || this.phase === 'near' || isBusy()) {
+      this.streaming = false;
+      this.phase = 'done';
+      this.fatal(this.s.connectionLost, '', true);
+    }
+  }
+
+  private onMessage(m: ServerMsg): void {
+    switch (m.type) {
+      case 'session': {
+        this.offset = m.serverTime - Date.now();
+        this.triesLeft = Math.max(0, m.triesAllowed - m.tryNo + 1);
+        this.phase = 'positioning';
+        this.streaming = true;
+        this.lastSent = 0;
+        if (this.stream) this.recorder.start(this.stream);
+        this.view.live('positioning');
+        this.view.progress(0);
+        this.view.setCountdown(null);
+        this.view.ringState('idle');
+        this.view.say({ text: this.s.positioning });
+        return;
+      }
+      case 'challenge':
+        this.phase = 'challenge';
+        this.totalSteps = m.steps;
+        this.view.live('challenge', 'ready');
+        this.view.ringState('action');
+        this.view.say({ text: this.s.actGetReady }, format(this.s.stepOf, { current: 1, total: m.steps }));
+        this.view.progress(0);
+        return;
+      case 'step':
+        this.steps[m.index] = m;
+        this.totalSteps = m.total;
+        if (this.phase === 'challenge') this.showStep(m);
+        return;
+      case 'verifying':
+        this.view.busy('verifying', { text: this.s.verifying });
+        return;
+      case 'result':
+        this.onResult(m);
+        return;
+      case 'tryFailed':
+        this.onTryFailed(m.reason, m.retryAllowed, m.triesLeft);
+        return;
+      case 'expired':
+        this.expired();
+        return;
+      case 'error':
+        this.lastError = `${m.code}: ${m.message}`;
+        return;
+    }
+  }
+
+  private showStep(m: StepMsg): void {
+    const text = this.s[ACTION_KEYS[m.action]];
+    this.view.live('challenge', m.action);
+    this.view.say({ text }, format(this.s.stepOf, { current: m.index + 1, total: m.total }));
+    this.view.progress(m.index / m.total);
+    this.speaker.say(text, true);
+    clearInterval(this.countdownTimer);
+    const tick = (): void => this.view.setCountdown(secondsLeft(m.deadline, Date.now(), this.offset));
+    tick();
+    this.countdownTimer = window.setInterval(tick, 250);
+  }
+
+  // ---- capture loop ----
+
+  private startLoop(): void {
+    if (this.looping) return;
+    this.looping = true;
+    const run = async (): Promise<void> => {
+      if (!this.stream || this.stream.getVideoTracks().every((t) => t.readyState === 'ended')) {
+        // The camera was closed (the flow ended); a new try opens it and the loop again.
+        this.looping = false;
+        return;
+      }
+      const t0 = performance.now();
+      try {
+        await this.step();
+      } catch (e) {
+        console.error(e);
+      }
+      const spent = performance.now() - t0;
+      setTimeout(() => void run(), Math.max(0, ANALYSE_INTERVAL_MS - spent));
+    };
+    void run();
+  }
+
+  private async step(): Promise<void> {
+    const v = this.view.video;
+    if (!(v.videoWidth > 0) || v.readyState < 2) return;
+    const scale = Math.min(1, MAX_FRAME_SIDE / Math.max(v.videoWidth, v.videoHeight));
+    const w = Math.round(v.videoWidth * scale);
+    const hgt = Math.round(v.videoHeight * scale);
+    if (this.frame.width !== w || this.frame.height !== hgt) {
+      this.frame.width = w;
+      this.frame.height = hgt;
+    }
+    // Unmirrored, as the camera produced it; only the preview is mirrored (CSS).
+    this.fctx.drawImage(v, 0, 0, w, hgt);
+    const captureMs = Date.now();
+    let sentSeq = -1;
+    if (this.streaming && this.live && captureMs - this.lastSent >= FRAME_INTERVAL_MS && this.seq < MAX_FRAMES_PER_TRY) {
+      this.lastSent = captureMs;
+      sentSeq = ++this.seq;
+      void this.live.sendBinary(Kind.Frame, sentSeq, captureMs, jpeg(this.frame, 0.8), MAX_FRAME_LAG_MS);
+    }
+    let analysis: Analysis | null = null;
+    // Between tries (result, timeout pages) nothing is guided: spare the battery.
+    if (this.detector && this.phase !== 'done') {
+      analysis = await this.detector.analyse(this.frame, w, hgt);
+      this.stats.analysed++;
+      this.stats.analyseMs += analysis.ms;
+    }
+    this.onAnalysis(analysis, w, hgt, captureMs, sentSeq);
+  }
+
+  private onAnalysis(a: Analysis | null, w: number, hgt: number, captureMs: number, seq: number): void {
+    const tip: Tip | null = a ? tipFor({ faces: a.faces, width: w, height: hgt, brightness: a.brightness, previous: this.previousFace }) : null;
+    const main = a && a.faces.length > 0 ? a.faces[0] : null;
+    this.previousFace = main;
+    const size = main ? pose(main, w, hgt).size : 0;
+    const single = a ? a.faces.length === 1 || (a.faces.length > 1 && tip !== 'multiple') : false;
+    if (this.stats.firstGuidanceAt < 0 && tip) this.stats.firstGuidanceAt = performance.now();
+    Object.assign(this.stats, { faces: a?.faces.length ?? 0, size, tip: tip ?? '', pose: main ? pose(main, w, hgt) : null });
+
+    switch (this.phase) {
+      case 'positioning': {
+        if (!a) {
+          // No guide available: ask for the challenge after a short settle.
+          this.view.say({ text: this.s.tipNotFrontal }, this.detectorError ? this.s.modelFailed : '');
+          if (!this.positionedAt && this.seq >= 15) this.sendPositioned();
+          return;
+        }
+        const styledTip = this.look.camera.tips[tip ?? 'missing'];
+        this.view.say(styledTip);
+        this.view.ringState(tip === 'good' ? 'good' : 'idle');
+        if (tip !== this.lastTip && tip !== 'good') this.speaker.say(styledTip.text);
+        this.lastTip = tip;
+        const ready = this.steady.push(tip ?? 'missing');
+        this.view.progress(this.steady.progress);
+        if (tip === 'good') this.baselineSizes.push(size);
+        // The last good streamed frame before the challenge: the far still if the end of the
+        // challenge offers no better one.
+        if (tip === 'good' && seq > 0) this.far = snapshot(this.frame, captureMs, seq, size, this.far);
+        if (ready && !this.positionedAt) this.sendPositioned();
+        return;
+      }
+      case 'challenge': {
+        // Stills are chosen among the frames that were streamed, so each still is exactly a
+        // frame the server already measured (it checks that they agree).
+        const sent = seq > 0;
+        if (a && main && single && sent) this.keepNear(captureMs, seq, size, tip);
+        const last = this.steps[this.totalSteps - 1];
+        if (last && this.serverNow() >= last.deadline + 150) {
+          // The far still: a frontal frame at the positioning distance once the actions are
+          // over (the user is back at rest); after a final move_closer, or if none comes within
+          // 3 s, the last good frame of the positioning.
+          const base = this.baselineSize();
+          const frontal = tip === 'good' || tip === 'keepStill';
+          const atBase = base === 0 || (size >= 0.8 * base && size <= 1.2 * base);
+          if (sent && single && frontal && atBase && last.action !== 'move_closer') {
+            this.far = snapshot(this.frame, captureMs, seq, size, this.far);
+            this.afterSteps();
+          } else if (last.action === 'move_closer' || this.serverNow() >= last.deadline + 3000) {
+            this.afterSteps();
+          }
+        }
+        return;
+      }
+      case 'near': {
+        if (a && main && single && seq > 0) this.keepNear(captureMs, seq, size, tip);
+        const far = this.far;
+        const enough = far && this.near && this.near.size >= NEAR_TARGET * far.size;
+        if (enough || Date.now() - this.nearPhaseStarted > NEAR_PHASE_MS) void this.sendStillsAndFinish();
+        else if (far && main) {
+          const ratio = size / far.size;
+          this.view.progress(Math.min(1, Math.max(0, (ratio - 1) / (NEAR_TARGET - 1))));
+          if (tip === 'tooNear' && ratio < NEAR_TARGET) this.view.say({ text: this.s.actNear });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private sendPositioned(): void {
+    this.positionedAt = Date.now();
+    this.live?.sendText(positioned());
+  }
+
+  private baselineSize(): number {
+    const s = [...this.baselineSizes].sort((x, y) => x - y);
+    return s.length ? s[Math.floor(s.length / 2)] : 0;
+  }
+
+  /** Keeps the streamed frame with the largest face (the near still's candidate). */
+  private keepNear(captureMs: number, seq: number, size: number, tip: Tip | null): void {
+    const clipped = tip === 'notCentered';
+    if (!clipped && (!this.near || size > this.near.size) && (this.far === null || size > this.far.size)) {
+      this.near = snapshot(this.frame, captureMs, seq, size, this.near);
+    }
+  }
+
+  private afterSteps(): void {
+    clearInterval(this.countdownTimer);
+    this.view.setCountdown(null);
+    if (this.far && this.near && this.near.size >= NEAR_TARGET * this.far.size) {
+      void this.sendStillsAndFinish();
+      return;
+    }
+    // The challenge did not bring the face closer: ask for it now, for the near still.
+    this.phase = 'near';
+    this.near = null;
+    this.nearPhaseStarted = Date.now();
+    this.view.live('challenge', 'near');
+    this.view.ringState('action');
+    this.view.say({ text: this.s.actNear });
+    this.view.progress(0);
+    this.speaker.say(this.s.actNear, true);
+  }
+
+  private async sendStillsAndFinish(): Promise<void> {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    const live = this.live;
+    if (!live) return;
+    this.view.busy('uploading', this.look.uploading);
+    if (this.far) void live.sendBinary(Kind.FarStill, this.far.seq, this.far.captureMs, jpeg(this.far.canvas, 0.92));
+    if (this.near) void live.sendBinary(Kind.NearStill, this.near.seq, this.near.captureMs, jpeg(this.near.canvas, 0.92));
+    this.streaming = false;
+    await this.recorder.stop();
+    await live.flushed();
+    live.sendText(finish());
+    this.watchdog = window.setTimeout(() => {
+      if (isBusy()) this.fatal(this.s.connectionLost, 'no verdict from the server', true);
+    }, VERIFY_WATCHDOG_MS);
+  }
+
+  // ---- outcomes ----
+
+  private onResult(m: ResultMsg): void {
+    void this.recorder.stop();
+    clearTimeout(this.watchdog);
+    this.phase = 'done';
+    this.streaming = false;
+    this.triesLeft = m.triesLeft;
+    this.speaker.stop();
+    const over = m.passed || !m.retryAllowed;
+    if (this.boot.secondary && over) {
+      this.finishedOnSecondary();
+      return;
+    }
+    this.showResult(m.passed, m.score ?? null, m.retryAllowed, m.triesLeft, m.redirectUrl ?? null, null);
+  }
+
+  private showResult(passed: boolean, score: number | null, retry: boolean, triesLeft: number, redirectUrl: string | null, reason: string | null): void {
+    const r = this.look.result;
+    const canLeave = this.boot.iframe || !!redirectUrl;
+    if (!r.isShow && canLeave && (passed || !retry)) {
+      this.view.state('result');
+      document.body.dataset.result = passed ? 'passed' : 'failed';
+      this.leave(passed, redirectUrl);
+      return;
+    }
+    const retrying = !passed && retry;
+    const fd = this.look.failedDialog;
+    const shown = resultButtons(r, { passed, retryAllowed: retry, canLeave });
+    this.view.state('result');
+    document.body.dataset.result = passed ? 'passed' : 'failed';
+    background(document.body, r.background, r.backgroundImage);
+    const title = passed ? this.s.successTitle : this.s.failedTitle;
+    const desc = passed ? r.successDesc : retrying ? fd.desc : r.failedDesc;
+    const ico = icon(passed ? r.successIcon : retrying ? fd.icon : r.failedIcon) ?? h('div', { class: `mark ${passed ? 'ok' : 'bad'}`, 'aria-hidden': 'true' });
+    const titleEl = h('h2', { 'data-testid': 'result-title' }, title);
+    const descEl = h('p', { class: 'lead' }, desc);
+    if (r.textColor) {
+      titleEl.style.setProperty('color', r.textColor);
+      descEl.style.setProperty('color', r.textColor);
+    }
+    const parts: (Node | null)[] = [ico, titleEl, descEl];
+    if (reason) parts.push(h('p', { class: 'cause' }, reason));
+    if (r.showScore && typeof score === 'number') parts.push(h('p', { class: 'score', 'data-testid': 'score' }, format(this.s.score, { score: Math.round(score) })));
+    if (r.faceShow && this.far) {
+      const face = document.createElement('canvas');
+      face.className = 'face';
+      face.width = 160;
+      face.height = 120;
+      face.getContext('2d')?.drawImage(this.far.canvas, 0, 0, 160, 120);
+      parts.push(face);
+    }
+    if (retrying) parts.push(h('p', { class: 'detail' }, format(this.s.triesLeft, { n: triesLeft })));
+    if (shown.again) parts.push(button(retrying ? fd.button : r.again, () => void this.tryAgain(), { 'data-testid': 'try-again', class: 'btn primary' }));
+    if (shown.next) parts.push(button(r.next, () => this.leave(passed, redirectUrl), { 'data-testid': 'next-step', class: `btn ${shown.again ? 'secondary' : 'primary'}` }));
+    if (canLeave && !retrying && !r.countdownOff) {
+      const cd = styled('p', { text: '', color: r.countdown.color }, { class: 'detail', 'data-testid': 'countdown' });
+      parts.push(cd);
+      let left = RESULT_COUNTDOWN_S;
+      const tick = (): void => {
+        cd.textContent = format(r.countdown.text, { second: left });
+        if (left <= 0) {
+          clearInterval(this.countdownTimer);
+          this.leave(passed, redirectUrl);
+        }
+        left--;
+      };
+      tick();
+      clearInterval(this.countdownTimer);
+      this.countdownTimer = window.setInterval(tick, 1000);
+    }
+    this.view.panelReplace(...parts);
+    this.speaker.say(title, true);
+  }
+
+  private left = false;
+  /** Ends the flow: postMessage to the parent (iframe) or go to the return URL. */
+  private leave(passed: boolean, redirectUrl: string | null): void {
+    clearInterval(this.countdownTimer);
+    if (this.left) return;
+    this.left = true;
+    this.stopCamera();
+    if (this.boot.iframe && this.boot.parentOrigin && window.parent !== window) {
+      // A JSON string, as the vendor's documented parent code does JSON.parse(event.data).
+      window.parent.postMessage(JSON.stringify({ info: passed ? 'successNext' : 'failedNext' }), this.boot.parentOrigin);
+      return;
+    }
+    if (redirectUrl) location.assign(redirectUrl);
+  }
+
+  private onTryFailed(reason: string, retry: boolean, triesLeft: number): void {
+    void this.recorder.stop();
+    clearTimeout(this.watchdog);
+    clearInterval(this.countdownTimer);
+    this.phase = 'done';
+    this.streaming = false;
+    this.triesLeft = triesLeft;
+    this.speaker.stop();
+    if (reason === 'TIMED_OUT') {
+      const t = this.look.timeout;
+      this.view.state('timeout');
+      background(document.body, t.background, t.backgroundImage);
+      const parts: (Node | null)[] = [icon(t.icon) ?? h('div', { class: 'mark clock', 'aria-hidden': 'true' }), styled('h2', t.bold), styled('p', t.tip, { class: 'lead' })];
+      if (retry) {
+        parts.push(h('p', { class: 'detail' }, format(this.s.triesLeft, { n: triesLeft })));
+        parts.push(button(t.button, () => void this.tryAgain(), { 'data-testid': 'try-again', class: 'btn primary' }));
+      } else {
+        void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
+      }
+      this.view.panelReplace(...parts);
+      this.speaker.say(t.bold.text, true);
+      return;
+    }
+    const why = reason === 'ABANDONED' ? this.s.reasonAbandoned : this.s.reasonProtocol;
+    const cause = this.lastError ? `${why} (${this.lastError})` : why;
+    if (this.boot.secondary && !retry) {
+      this.finishedOnSecondary();
+      return;
+    }
+    this.showResult(false, null, retry, triesLeft, null, cause);
+    if (!retry) void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
+  }
+
+  /** Without a verdict message (time-out, error), the return URL comes from the status endpoint. */
+  private async leaveButton(passed: boolean): Promise<HTMLElement | null> {
+    let url: string | null = null;
+    if (this.boot.statusUrl) {
+      try {
+        const st = await (await fetch(this.boot.statusUrl, { cache: 'no-store' })).json();
+        url = typeof st.redirectUrl === 'string' ? st.redirectUrl : null;
+      } catch {
+        url = null;
+      }
+    }
+    if (!url && !this.boot.iframe) return null;
+    return button(this.look.result.next, () => this.leave(passed, url), { 'data-testid': 'next-step', class: 'btn secondary' });
+  }
+
+  private async tryAgain(): Promise<void> {
+    clearInterval(this.countdownTimer);
+    delete document.body.dataset.result;
+    if (!this.stream || this.stream.getVideoTracks().every((t) => t.readyState === 'ended')) {
+      await this.startCamera();
+      return;
+    }
+    this.view.loading();
+    await this.connectAndHello();
+  }
+
+  private finishedOnSecondary(): void {
+    this.stopCamera();
+    const f = this.look.finished;
+    this.view.state('finished');
+    this.view.panelReplace(icon(f.icon) ?? h('div', { class: 'mark ok', 'aria-hidden': 'true' }), styled('h2', f.bold), styled('p', f.tip, { class: 'lead' }));
+    this.speaker.say(f.bold.text, true);
+  }
+
+  private expired(): void {
+    this.phase = 'done';
+    this.streaming = false;
+    this.stopCamera();
+    this.view.message('expired', this.s.expiredTitle, this.s.expiredTip, [], h('div', { class: 'mark clock', 'aria-hidden': 'true' }));
+  }
+
+  private fatal(title: string, detail: string, retry: boolean): void {
+    clearTimeout(this.watchdog);
+    const buttons = retry ? [button({ text: this.s.retry }, () => void this.tryAgain(), { 'data-testid': 'retry', class: 'btn primary' })] : [];
+    this.view.message('error', this.s.errorTitle, title, buttons, h('div', { class: 'mark bad', 'aria-hidden': 'true' }));
+    if (detail) this.view.panel.insertBefore(h('p', { class: 'cause' }, format(this.s.cause, { cause: detail })), this.view.panel.querySelector('button'));
+  }
+
+  private stopCamera(): void {
+    this.streaming = false;
+    void this.recorder.stop();
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+  }
+
+  // ---- cross-device (the first device) ----
+
+  private async crossDevice(denied: boolean, detail: string | null): Promise<void> {
+    const page = this.view.crossDevice(denied, detail);
+    let link: { url: string };
+    try {
+      const res = await fetch(this.boot.crossDeviceUrl as string, { method: 'POST', cache: 'no-store' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      link = await res.json();
+      if (typeof link.url !== 'string') throw new Error('no url in the answer');
+    } catch (e) {
+      this.fatal(this.s.connectionLost, e instanceof Error ? e.message : String(e), false);
+      return;
+    }
+    page.setLink(link.url, qrCanvas(link.url), () => {
+      void copyText(link.url).then((ok) => {
+        page.status.textContent = ok ? this.s.linkCopied : link.url;
+      });
+    });
+    void this.pollStatus(page.status);
+  }
+
+  private async pollStatus(status: HTMLElement): Promise<void> {
+    const url = this.boot.statusUrl;
+    if (!url) return;
+    for (;;) {
+      await delay(2000);
+      if (document.body.dataset.state !== 'crossDevice') return;
+      let st: { finished?: boolean; passed?: boolean; redirectUrl?: string | null; secondaryClaimed?: boolean; status?: string };
+      try {
+        const res = await fetch(url, { cache: 'no-store' });
+        if (res.status === 404 || res.status === 410) {
+          this.expired();
+          return;
+        }
+        if (!res.ok) continue;
+        st = await res.json();
+      } catch {
+        continue;
+      }
+      if (st.finished) {
+        this.showResult(st.passed === true, null, false, 0, st.redirectUrl ?? null, null);
+        return;
+      }
+      if (st.secondaryClaimed) status.textContent = this.s.otherOpened;
+    }
+  }
+}
+
+function isDesktop(): boolean {
+  return typeof matchMedia === 'function' && matchMedia('(min-width: 900px) and (pointer: fine)').matches;
+}
+
+function isBusy(): boolean {
+  const s = document.body.dataset.state;
+  return s === 'uploading' || s === 'verifying';
+}
+
+function jpeg(canvas: HTMLCanvasElement, quality: number): Promise<Uint8Array | null> {
+  return new Promise((resolve) => {
+    canvas.toBlob(
+      (blob) => {
+        if (!blob) return resolve(null);
+        blob.arrayBuffer().then((b) => resolve(new Uint8Array(b)), () => resolve(null));
+      },
+      'image/jpeg',
+      quality,
+    );
+  });
+}
+
+function snapshot(src: HTMLCanvasElement, captureMs: number, seq: number, size: number, reuse: Candidate | null): Candidate {
+  const canvas = reuse?.canvas ?? document.createElement('canvas');
+  canvas.width = src.width;
+  canvas.height = src.height;
+  canvas.getContext('2d')?.drawImage(src, 0, 0);
+  return { canvas, captureMs, seq: Math.max(0, seq), size };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await delay(50);
+}
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,118 @@
+// A scriptable camera: an init script replaces getUserMedia with a canvas stream that shows
+// the pose the page asks for (document.body.dataset.action). Images come from same-origin
+// paths (/__fake/NAME.jpg) that the test fulfils with context.route, so the page's CSP holds.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const POSES = ['neutral', 'blink', 'open_mouth', 'turn_left', 'turn_right', 'nod', 'near'];
+
+/** Serves `dir/POSE.jpg` (or one image for every pose) under /__fake/ to pages of `context`. */
+export async function serveFakeImages(context, source) {
+  await context.route('**/__fake/*', async (route) => {
+    const name = new URL(route.request().url()).pathname.split('/').pop().replace(/\.jpg$/, '');
+    let file = typeof source === 'string' && !source.endsWith('.png') && !source.endsWith('.jpg') ? join(source, `${name}.jpg`) : source;
+    if (!existsSync(file)) return route.fulfill({ status: 404, body: '' });
+    const type = file.endsWith('.png') ? 'image/png' : 'image/jpeg';
+    await route.fulfill({ status: 200, body: readFileSync(file), headers: { 'content-type': type, 'cache-control': 'no-store' } });
+  });
+}
+
+/**
+ * Installs the fake camera in every page of `context`.
+ * opts.mode: 'subject' (rendered poses), 'photo' (one picture, near = the picture scaled up),
+ *            'none' (an empty room).
+ * opts.holdMs: how long a pose is held after the step appears (blink is a short pulse).
+ */
+export async function installFakeCamera(context, opts = {}) {
+  await context.addInitScript((cfg) => {
+    const md = navigator.mediaDevices;
+    if (!md) return;
+    const poses = ['neutral', 'blink', 'open_mouth', 'turn_left', 'turn_right', 'nod', 'near'];
+    // Live controls for the test: mode ('subject' | 'photo' | 'none'), and for 'photo' the
+    // layout of the picture: zoom, shift (fractions of the frame) and how many copies.
+    const fake = (window.__fakeCamera = { mode: cfg.mode ?? 'photo', zoom: cfg.zoom ?? 1, dx: cfg.dx ?? 0, dy: cfg.dy ?? 0, copies: 1, frames: 0, pose: 'neutral', log: [] });
+    md.getUserMedia = async (constraints) => {
+      if (!constraints || !constraints.video) throw new DOMException('video only', 'NotSupportedError');
+      if (cfg.delayMs) await new Promise((r) => setTimeout(r, cfg.delayMs));
+      const W = 640;
+      const H = 480;
+      const canvas = document.createElement('canvas');
+      canvas.width = W;
+      canvas.height = H;
+      const ctx = canvas.getContext('2d');
+      const images = {};
+      for (const n of cfg.mode === 'subject' ? poses : ['neutral']) {
+        const res = await fetch(`/__fake/${n}.jpg`);
+        if (res.ok) images[n] = await createImageBitmap(await res.blob());
+      }
+      let action = '';
+      let since = performance.now();
+      // [start, duration] in ms after the step appears, per the README.txt of render_subject.
+      const timing = {
+        blink: [400, 300],
+        open_mouth: [350, 1000],
+        turn_left: [400, 500],
+        turn_right: [400, 500],
+        nod: [400, 400],
+        move_closer: [600, Infinity],
+        near: [600, Infinity],
+        ...(cfg.timing ?? {}),
+      };
+      const pick = () => {
+        const a = document.body?.dataset.action ?? '';
+        const now = performance.now();
+        if (a !== action) {
+          action = a;
+          since = now;
+        }
+        const t = now - since;
+        const tm = timing[a];
+        if (!tm || t < tm[0] || t >= tm[0] + tm[1]) return 'neutral';
+        return a === 'move_closer' ? 'near' : a;
+      };
+      // A photo is framed so that its face (cfg.focus: centre and width as fractions of the
+      // picture) is in the middle at `cfg.focus.target` of the frame height.
+      const placePhoto = (img, zoom) => {
+        const f = cfg.focus ?? { x: 0.5, y: 0.5, w: 0.3, target: 0.36 };
+        const scale = ((f.target * H) / (f.w * img.width)) * zoom;
+        const w = img.width * scale;
+        const h = img.height * scale;
+        return [W / 2 - f.x * w, H / 2 - f.y * h, w, h];
+      };
+      const draw = () => {
+        const pose = pick();
+        if (pose !== fake.pose) fake.log.push([Math.round(performance.now()), pose]);
+        fake.pose = pose;
+        ctx.fillStyle = '#6b7280';
+        ctx.fillRect(0, 0, W, H);
+        if (fake.mode === 'subject' && images[pose]) {
+          // The renders are 640×480; zoom (about the middle) and dx/dy place the person in
+          // front of the camera: nearer, lower. Every pose gets the same placement, so the
+          // head's own movements and the far/near ratio stay as rendered.
+          const z = fake.zoom;
+          ctx.drawImage(images[pose], (W - W * z) / 2 + fake.dx * W, (H - H * z) / 2 + fake.dy * H, W * z, H * z);
+        } else if (fake.mode !== 'none' && images.neutral) {
+          // One photo: "closer" is the same picture larger.
+          const zoom = fake.zoom * (pose === 'near' ? 1.6 : 1);
+          const [x, y, w, h] = placePhoto(images.neutral, zoom);
+          for (let i = 0; i < fake.copies; i++) {
+            const off = fake.copies > 1 ? (i - (fake.copies - 1) / 2) * W * 0.5 : 0;
+            ctx.drawImage(images.neutral, x + off + fake.dx * W, y + fake.dy * H, w, h);
+          }
+        }
+        // Sensor noise: a real camera never sends two identical frames.
+        const noise = ctx.getImageData(0, 0, W, 8);
+        for (let i = 0; i < noise.data.length; i += 4) noise.data[i] = (noise.data[i] + ((Math.random() * 9) | 0)) & 255;
+        ctx.putImageData(noise, 0, 0);
+        fake.frames++;
+      };
+      draw();
+      setInterval(draw, 33);
+      return canvas.captureStream(30);
+    };
+  }, opts);
+}
+
+/** Where the astronaut's face is in models/testdata/astronaut.png (fractions of the picture). */
+export const ASTRONAUT_FOCUS = { x: 0.44, y: 0.235, w: 0.2, target: 0.36 };
