@@ -38,7 +38,7 @@ pub use generated::{BUILT, INDEX_HTML};
 
 /// Model files the page may download from `/h5/models/<name>`. Edit this list when the page
 /// needs another model; the files come from `bash tools/models/setup.sh`.
-pub const BROWSER_MODELS: &[&str] = &["face_detector.onnx", "face_mesh.onnx"];
+pub const BROWSER_MODELS: &[&str] = &["face_detector.onnx"];
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
