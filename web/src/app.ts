@@ -115,6 +115,7 @@ export class App {
       locale: null,
       audio: false,
       iframe: false,
+      video: false,
       tryCount: 1,
       triesUsed: 0,
       expiresAt: 0,
@@ -290,7 +291,7 @@ export class App {
         this.phase = 'positioning';
         this.streaming = true;
         this.lastSent = 0;
-        if (this.stream) this.recorder.start(this.stream);
+        if (this.stream && this.boot.video) this.recorder.start(this.stream);
         this.view.live('positioning');
         this.view.progress(0);
         this.view.setCountdown(null);

@@ -7,6 +7,8 @@ export interface Boot {
   locale: string | null;
   audio: boolean;
   iframe: boolean;
+  /** The account keeps session videos: record and upload one. */
+  video: boolean;
   tryCount: number;
   /** Tries already used when the page loaded (a reload mid-session). */
   triesUsed: number;
@@ -39,6 +41,7 @@ export function parseBoot(json: string | null | undefined): Boot | null {
     locale: str(v.locale),
     audio: v.audio === true,
     iframe: v.iframe === true,
+    video: v.video === true,
     tryCount: num(v.tryCount, 1),
     triesUsed: num(v.triesUsed, 0),
     expiresAt: num(v.expiresAt, 0),

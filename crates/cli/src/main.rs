@@ -166,7 +166,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("openliveness listening on http://{}", app.local_addr()?);
     if let Some(creds) = app.demo_credentials() {
         println!(
-            "\nOpenLiveness demo is running at {base}\n\
+            "\nOpenLiveness demo is running: open {base}/demo in a browser\n\
              \n  demo account keys (also in {}):\n    accessKey  {}\n    secretKey  {}\n    partnerCode {}\n    partnerKey  {}\n\
              \n  try it: docs/api.md walks through generate-token → Get Token → Get Result with curl.\n  OpenAPI: {base}/openapi.json\n",
             data_dir.join("demo-credentials.json").display(),

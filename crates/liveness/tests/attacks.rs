@@ -172,3 +172,43 @@ fn flat_far_near_geometry_after_a_3d_turn_costs_the_depth_weight() {
     assert_eq!(depth.deduction, Policy::default().depth_weight);
     assert!(v.score < before, "{} vs {before}", v.score);
 }
+
+#[test]
+fn a_turn_nobody_asked_for_marks_a_stream_that_ignores_the_prompts() {
+    // A clip that answers its steps but also turns during a step that asked something else.
+    let mut s = scenario_where(ProductLevel::Standard, |a| {
+        a.len() == 3 && !matches!(a[1], Action::TurnLeft | Action::TurnRight)
+    });
+    s.respond();
+    let turn = *s
+        .challenge
+        .actions()
+        .iter()
+        .find(|a| matches!(a, Action::TurnLeft | Action::TurnRight))
+        .expect("every challenge has a turn");
+    let step1 = s.challenge.step(1).unwrap().revealed_at_ms;
+    s.performances.push(Performance::at(turn, step1 + 2_000));
+    s.film();
+    let v = judge(&s);
+    let unrequested = v
+        .signals
+        .iter()
+        .find(|x| x.name == "actions.unrequested")
+        .unwrap();
+    assert_eq!(
+        unrequested.outcome,
+        SignalOutcome::Attack(AttackType::Unsure),
+        "{}",
+        explain(&v)
+    );
+    assert!(!v.passed);
+
+    // A genuine subject who turns only when asked is not affected.
+    let v = judge(&Scenario::genuine(ProductLevel::Standard, 21));
+    let unrequested = v
+        .signals
+        .iter()
+        .find(|x| x.name == "actions.unrequested")
+        .unwrap();
+    assert_eq!(unrequested.outcome, SignalOutcome::Ok);
+}

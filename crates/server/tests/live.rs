@@ -112,25 +112,7 @@ async fn attack_suite() {
                 "genuine run {i} rejected: result {:?}; Get Result {}",
                 out.result, body["data"]["score"]
             );
-            let s = app.store.session(&sid).await.unwrap().unwrap();
-            let signals: serde_json::Value = s
-                .result
-                .and_then(|r| r.signals)
-                .and_then(|j| serde_json::from_str(&j).ok())
-                .unwrap_or_default();
-            eprintln!("challenge {}", signals["challenge"]);
-            for sig in signals["verdict"]["signals"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                if sig["deduction"].as_u64().unwrap_or(0) > 0 || sig["name"] == "motion.static" {
-                    eprintln!(
-                        "  {} −{}: {}",
-                        sig["name"], sig["deduction"], sig["explanation"]
-                    );
-                }
-            }
+            explain(&app, &sid).await;
         } else {
             assert_eq!(body["code"], "SUCCESS", "{body}");
             assert!(body["data"]["score"].as_i64().unwrap() >= 50);

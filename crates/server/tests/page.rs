@@ -454,13 +454,25 @@ async fn cross_device(app: &TestApp) {
     assert_eq!(boot["wsUrl"], format!("/h5/liveness/ws?{second_q}"));
     let claimed = app.store.session(&sid).await.unwrap().unwrap().secondary;
     assert!(claimed.unwrap().claimed_at.is_some());
-    let (socket, _) = tokio_tungstenite::connect_async(&ws)
+    // The live channel opens for the browser that claimed the link, and for nobody else
+    // who saw it.
+    let cookie_pair = cookie.split(';').next().unwrap().to_owned();
+    assert!(
+        tokio_tungstenite::connect_async(&ws).await.is_err(),
+        "a browser without the claim cookie is refused"
+    );
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws.as_str())
+            .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie_pair.parse().unwrap());
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
-        .expect("claimed link opens the live channel");
+        .expect("claimed link opens the live channel for the claiming browser");
     drop(socket);
 
     // The same browser may reload; any other browser is told the link was used.
-    let cookie_pair = cookie.split(';').next().unwrap().to_owned();
     let reload = app
         .client
         .get(&second_url)

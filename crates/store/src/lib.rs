@@ -129,17 +129,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Records (or replaces, while unclaimed) the hashed capability of the session's
     /// cross-device link. `Ok(false)`, changing nothing, when the session does not exist,
-    /// is finished (passed, failed or expired), was cleared, or its link was already claimed.
+    /// is finished (passed, expired, or failed with no try left), was cleared, or its link
+    /// was already claimed.
     async fn issue_secondary(
         &self,
         signature_id: &str,
         capability_hash: &str,
         now_ms: i64,
     ) -> Result<bool>;
-    /// Marks the session's cross-device link claimed. `Ok(true)` only for the one call that
-    /// claimed it; `Ok(false)` when no link was issued, it was claimed already, or the
-    /// session is finished or cleared.
-    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool>;
+    /// Marks the session's cross-device link with this `capability_hash` claimed. `Ok(true)`
+    /// only for the one call that claimed it; `Ok(false)` when no such link is current (none
+    /// issued, or replaced by a newer one), it was claimed already, or the session is
+    /// finished or cleared.
+    async fn claim_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
     /// Removes the session's personal data (user id, images, frames, video references, the
     /// cross-device link) and keeps its verdict. Returns the blob keys to delete; they are also queued durably in
     /// the same transaction, so a crash before the files go cannot leave them forever.

@@ -659,7 +659,8 @@ impl Store for PgStore {
         let done = sqlx::query(
             "UPDATE sessions SET secondary_capability_hash = $2, secondary_issued_at = $3,
                 secondary_claimed_at = NULL
-             WHERE signature_id = $1 AND status NOT IN ('passed', 'failed', 'expired')
+             WHERE signature_id = $1 AND status NOT IN ('passed', 'expired')
+                AND NOT (status = 'failed' AND tries_used >= try_count)
                 AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
         )
         .bind(signature_id)
@@ -670,17 +671,24 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool> {
+    async fn claim_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
         // One UPDATE: the row lock makes concurrent claimers wait, and the loser then sees
         // `secondary_claimed_at` set and matches nothing.
         let done = sqlx::query(
             "UPDATE sessions SET secondary_claimed_at = $2
-             WHERE signature_id = $1 AND secondary_capability_hash IS NOT NULL
+             WHERE signature_id = $1 AND secondary_capability_hash = $3
                 AND secondary_claimed_at IS NULL
-                AND status NOT IN ('passed', 'failed', 'expired') AND cleared_at IS NULL",
+                AND status NOT IN ('passed', 'expired')
+                AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL",
         )
         .bind(signature_id)
         .bind(now_ms)
+        .bind(capability_hash)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)

@@ -315,7 +315,7 @@ async fn secondary_link(s: Arc<dyn Store>) {
     assert_eq!(s.session("x1").await.unwrap().unwrap().secondary, None);
     assert!(!s.issue_secondary("nope", "h1", NOW).await.unwrap());
     assert!(
-        !s.claim_secondary("x1", NOW).await.unwrap(),
+        !s.claim_secondary("x1", "h1", NOW).await.unwrap(),
         "nothing issued yet"
     );
 
@@ -331,12 +331,15 @@ async fn secondary_link(s: Arc<dyn Store>) {
         })
     );
 
+    // Only the current link can be claimed, not one it replaced.
+    assert!(!s.claim_secondary("x1", "h1", NOW + 3).await.unwrap());
+
     // Many concurrent claims: exactly one wins.
     let mut tasks = Vec::new();
     for i in 0..16 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.claim_secondary("x1", NOW + 10 + i).await
+            s.claim_secondary("x1", "h2", NOW + 10 + i).await
         }));
     }
     let mut wins = 0;
@@ -376,14 +379,24 @@ async fn secondary_link(s: Arc<dyn Store>) {
     assert_eq!(done.result, Some(result));
     assert_eq!(done.secondary, Some(link));
 
-    // A finished session takes no new link and no claim.
+    // A failed try with tries left keeps the link usable; with none left, the session
+    // takes no new link and no claim.
     s.create_session(session("x2", a.id), None).await.unwrap();
     assert!(s.issue_secondary("x2", "h4", NOW).await.unwrap());
+    let try_count = s.session("x2").await.unwrap().unwrap().new.try_count;
+    assert!(try_count >= 2, "the fixture session allows a retry");
+    s.save_live_state("x2", SessionStatus::Failed, 1, "{}")
+        .await
+        .unwrap();
+    assert!(s.issue_secondary("x2", "h5", NOW + 1).await.unwrap());
+    s.save_live_state("x2", SessionStatus::Failed, try_count, "{}")
+        .await
+        .unwrap();
     s.finish_session("x2", SessionStatus::Failed, SessionResult::default(), NOW)
         .await
         .unwrap();
-    assert!(!s.claim_secondary("x2", NOW + 1).await.unwrap());
-    assert!(!s.issue_secondary("x2", "h5", NOW + 1).await.unwrap());
+    assert!(!s.claim_secondary("x2", "h5", NOW + 2).await.unwrap());
+    assert!(!s.issue_secondary("x2", "h6", NOW + 2).await.unwrap());
 
     // Clearing drops the link; a cleared session takes none again.
     s.clear_session("x1", NOW + 50).await.unwrap();
@@ -393,7 +406,7 @@ async fn secondary_link(s: Arc<dyn Store>) {
     s.clear_session("x3", NOW + 1).await.unwrap();
     assert_eq!(s.session("x3").await.unwrap().unwrap().secondary, None);
     assert!(!s.issue_secondary("x3", "h7", NOW + 2).await.unwrap());
-    assert!(!s.claim_secondary("x3", NOW + 2).await.unwrap());
+    assert!(!s.claim_secondary("x3", "h6", NOW + 2).await.unwrap());
 }
 
 fn attempt(at: i64, status: Option<u16>, error: Option<&str>) -> WebhookAttempt {

@@ -3,8 +3,8 @@ import { parseBoot, socketUrl } from '../../src/boot';
 
 describe('boot data', () => {
   it('reads the injected JSON', () => {
-    const b = parseBoot(JSON.stringify({ signatureId: 's', token: 't', wsUrl: '/h5/liveness/ws?x=1', locale: 'ar', audio: true, tryCount: 3, triesUsed: 1, ui: { titleText: 'x' }, iframe: true, parentOrigin: 'https://p.example' }));
-    expect(b).toMatchObject({ signatureId: 's', locale: 'ar', audio: true, tryCount: 3, triesUsed: 1, iframe: true, parentOrigin: 'https://p.example', secondary: false });
+    const b = parseBoot(JSON.stringify({ signatureId: 's', token: 't', wsUrl: '/h5/liveness/ws?x=1', locale: 'ar', audio: true, tryCount: 3, triesUsed: 1, ui: { titleText: 'x' }, iframe: true, video: true, parentOrigin: 'https://p.example' }));
+    expect(b).toMatchObject({ signatureId: 's', locale: 'ar', audio: true, tryCount: 3, triesUsed: 1, iframe: true, parentOrigin: 'https://p.example', secondary: false, video: true });
     expect(b?.ui).toEqual({ titleText: 'x' });
   });
   it('is null without a usable bootstrap', () => {

@@ -248,8 +248,10 @@ fn unrequested_turns(
             if o.onset < stream.issued_at_ms {
                 continue;
             }
+            // Either direction counts as asked during a turn step: a person who first
+            // turns the wrong way (a mirrored preview) is mistaken, not a clip.
             let asked = actions.iter().enumerate().any(|(i, a)| {
-                *a == turn
+                matches!(a, Action::TurnLeft | Action::TurnRight)
                     && challenge.window(i).is_some_and(|(open, close)| {
                         o.onset >= open.saturating_sub(p.anticipation_lookback_ms)
                             && o.onset <= close.saturating_add(p.window_grace_ms)

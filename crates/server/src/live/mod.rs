@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -36,12 +36,13 @@ const TICK: Duration = Duration::from_millis(200);
 pub async fn upgrade(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     let presented = url::form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| crate::state::sha256_hex(v.as_bytes()));
-    let session = match authorize(&state, q).await {
+    let session = match authorize(&state, q, &headers).await {
         Ok(s) => s,
         Err(PageDenied::Unknown) => return ApiError::Client(StatusCode::NOT_FOUND).into_response(),
         Err(PageDenied::Expired) => return ApiError::Client(StatusCode::GONE).into_response(),
@@ -135,6 +136,9 @@ async fn run(socket: WebSocket, mut conn: Conn) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let reply = tokio::select! {
+            // Queued messages first, and no tick while any wait: a tick would move the state
+            // machine's clock past the arrival stamps of messages still in the queue.
+            biased;
             incoming = rx.recv() => match incoming {
                 None | Some(Incoming::Closed) => break,
                 Some(Incoming::Idle) => conn.fail(ProtocolError::Idle).await,
@@ -146,7 +150,7 @@ async fn run(socket: WebSocket, mut conn: Conn) {
                 }
                 Some(Incoming::Message(..)) => continue,
             },
-            _ = tick.tick() => conn.on_tick().await,
+            _ = tick.tick(), if rx.is_empty() => conn.on_tick().await,
         };
         if !send(&mut sink, reply.messages).await {
             break;

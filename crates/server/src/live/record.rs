@@ -86,14 +86,21 @@ pub async fn store_result(
         },
         "verdict": verdict,
     });
-    let previous = state
+    // The session as stored now: its earlier images, and whether a second device has
+    // claimed the cross-device link since this connection opened.
+    let current = state
         .store
         .session(conn.session.signature_id())
         .await
         .ok()
-        .flatten()
-        .map(|s| s.blob_keys())
-        .unwrap_or_default();
+        .flatten();
+    let previous = current.as_ref().map(|s| s.blob_keys()).unwrap_or_default();
+    let multi_device = current
+        .as_ref()
+        .unwrap_or(&conn.session)
+        .secondary
+        .as_ref()
+        .is_some_and(|l| l.claimed_at.is_some());
     state
         .store
         .finish_session(
@@ -114,13 +121,9 @@ pub async fn store_result(
                 audit_blob,
                 far_image_time: far_time,
                 near_image_time: near_time,
-                // A second device opened the cross-device link; this verification was
-                // made through it.
-                multi_device: conn
-                    .session
-                    .secondary
-                    .as_ref()
-                    .is_some_and(|l| l.claimed_at.is_some()),
+                // A second device opened the cross-device link; `use_slave_url`: this
+                // verification was made through it.
+                multi_device,
                 use_slave_url: conn.secondary_device,
             },
             now_ms(),

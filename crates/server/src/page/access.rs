@@ -6,6 +6,7 @@
 //! device's), with no early exit on the first; an unknown session and a wrong capability are
 //! the same answer; malformed query strings are refused before the store is asked.
 
+use axum::http::HeaderMap;
 use openliveness_store::Session;
 
 use crate::api::auth::constant_time_eq;
@@ -159,16 +160,25 @@ fn secondary_hash(session: &Session) -> Option<&str> {
 
 /// Checks `signatureId` and the capability `token` of a session URL's query string for the
 /// live channel. The second device's capability opens it only once that link was claimed
-/// by loading the page.
-pub async fn authorize(state: &AppState, query: Option<String>) -> Result<Session, PageDenied> {
+/// by loading the page, and only from the browser that claimed it (its sealed cookie):
+/// anyone else who saw the link is refused.
+pub async fn authorize(
+    state: &AppState,
+    query: Option<String>,
+    headers: &HeaderMap,
+) -> Result<Session, PageDenied> {
     let access = authorize_access(state, query.as_deref()).await?;
-    let claimed = access
-        .session
-        .secondary
-        .as_ref()
-        .is_some_and(|link| link.claimed_at.is_some());
-    if access.device == Device::Secondary && !claimed {
-        return Err(PageDenied::Unknown);
+    if access.device == Device::Secondary {
+        let claimed_at = access
+            .session
+            .secondary
+            .as_ref()
+            .and_then(|link| link.claimed_at);
+        let sid = access.session.signature_id();
+        match claimed_at {
+            Some(at) if super::cross_device::presents_claim(state, headers, sid, at) => {}
+            _ => return Err(PageDenied::Unknown),
+        }
     }
     Ok(access.session)
 }

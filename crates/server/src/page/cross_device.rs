@@ -136,7 +136,8 @@ pub async fn enter_secondary(
 ) -> Result<Option<HeaderValue>, Notice> {
     let sid = access.session.signature_id().to_owned();
     let now = now_ms();
-    match state.store.claim_secondary(&sid, now).await {
+    let presented = sha256_hex(access.query.token.as_bytes());
+    match state.store.claim_secondary(&sid, &presented, now).await {
         Ok(true) => {
             if let Some(link) = access.session.secondary.as_mut() {
                 link.claimed_at = Some(now);
@@ -191,7 +192,12 @@ fn claim_cookie(state: &AppState, session: &Session, claimed_at: i64) -> Option<
 }
 
 /// Whether the request carries the cookie sealed for this session's claim.
-fn presents_claim(state: &AppState, headers: &HeaderMap, signature_id: &str, at: i64) -> bool {
+pub(crate) fn presents_claim(
+    state: &AppState,
+    headers: &HeaderMap,
+    signature_id: &str,
+    at: i64,
+) -> bool {
     let name = cookie_name(signature_id);
     let expected = claim_token(signature_id, at);
     headers

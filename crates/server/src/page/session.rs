@@ -30,6 +30,8 @@ pub struct Boot {
     pub locale: &'static str,
     pub audio: bool,
     pub iframe: bool,
+    /// The account keeps the session video: only then does the page record and upload it.
+    pub video: bool,
     pub try_count: u32,
     pub tries_used: u32,
     pub status: &'static str,
@@ -87,19 +89,19 @@ pub fn denied_page(denied: PageDenied, lang: Option<&str>, headers: &HeaderMap) 
 
 async fn render(state: &AppState, access: &PageAccess, headers: &HeaderMap) -> Response {
     let session = &access.session;
-    let frame_ancestors = if session.new.iframe {
-        match state.store.account_by_id(session.new.account_id).await {
-            Ok(Some(account)) => frame_ancestors(&account.allowed_domains),
-            Ok(None) => "'none'".to_owned(),
-            Err(e) => {
-                tracing::error!(error = %e, "session page: store error");
-                return Notice::Busy.render(access.query.lang.as_deref(), headers);
-            }
+    let account = match state.store.account_by_id(session.new.account_id).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "session page: store error");
+            return Notice::Busy.render(access.query.lang.as_deref(), headers);
         }
-    } else {
-        "'none'".to_owned()
     };
-    let boot = boot(access, headers);
+    let frame_ancestors = match (&account, session.new.iframe) {
+        (Some(account), true) => frame_ancestors(&account.allowed_domains),
+        _ => "'none'".to_owned(),
+    };
+    let mut boot = boot(access, headers);
+    boot.video = account.is_some_and(|a| a.video_enabled);
     let html = inject_boot(INDEX_HTML, &boot);
     let mut resp = (StatusCode::OK, Html(html)).into_response();
     let h = resp.headers_mut();
@@ -146,6 +148,7 @@ pub fn boot(access: &PageAccess, headers: &HeaderMap) -> Boot {
         locale,
         audio: session.new.audio,
         iframe: session.new.iframe,
+        video: false,
         try_count: session.new.try_count,
         tries_used: session.tries_used,
         status: session.status.as_str(),

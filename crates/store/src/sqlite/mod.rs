@@ -548,7 +548,8 @@ impl Store for SqliteStore {
                 let n = c.execute(
                     "UPDATE sessions SET secondary_capability_hash = ?2, secondary_issued_at = ?3,
                         secondary_claimed_at = NULL
-                     WHERE signature_id = ?1 AND status NOT IN ('passed', 'failed', 'expired')
+                     WHERE signature_id = ?1 AND status NOT IN ('passed', 'expired')
+                        AND NOT (status = 'failed' AND tries_used >= try_count)
                         AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
                     params![id, hash, now_ms],
                 )?;
@@ -557,16 +558,23 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim_secondary(&self, signature_id: &str, now_ms: i64) -> Result<bool> {
+    async fn claim_secondary(
+        &self,
+        signature_id: &str,
+        capability_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
         let id = signature_id.to_owned();
+        let hash = capability_hash.to_owned();
         self.writer
             .write(move |c| {
                 let n = c.execute(
                     "UPDATE sessions SET secondary_claimed_at = ?2
-                     WHERE signature_id = ?1 AND secondary_capability_hash IS NOT NULL
+                     WHERE signature_id = ?1 AND secondary_capability_hash = ?3
                         AND secondary_claimed_at IS NULL
-                        AND status NOT IN ('passed', 'failed', 'expired') AND cleared_at IS NULL",
-                    params![id, now_ms],
+                        AND status NOT IN ('passed', 'expired')
+                        AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL",
+                    params![id, now_ms, hash],
                 )?;
                 Ok(n > 0)
             })
