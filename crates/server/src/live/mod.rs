@@ -12,7 +12,7 @@ pub mod protocol;
 pub mod record;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -31,6 +31,8 @@ use protocol::{ProtocolError, ServerMsg};
 
 /// How often the state machine's clock advances (step reveals, time-outs).
 const TICK: Duration = Duration::from_millis(200);
+/// The longest a queue of received messages may hold the clock back.
+const MAX_TICK_DELAY: Duration = Duration::from_secs(2);
 
 /// `GET /h5/liveness/ws?signatureId=…&token=…` (WebSocket upgrade).
 pub async fn upgrade(
@@ -134,11 +136,18 @@ async fn run(socket: WebSocket, mut conn: Conn) {
     let reader = tokio::spawn(read(stream, tx));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_tick = Instant::now();
     loop {
         let reply = tokio::select! {
-            // Queued messages first, and no tick while any wait: a tick would move the state
-            // machine's clock past the arrival stamps of messages still in the queue.
+            // No tick while received messages wait (a tick would move the state machine's
+            // clock past their arrival stamps), unless the queue has held the clock back for
+            // `MAX_TICK_DELAY`: an overloaded server still times tries out by the wall
+            // clock, at most that late. Polled in this order.
             biased;
+            _ = tick.tick(), if rx.is_empty() || last_tick.elapsed() >= MAX_TICK_DELAY => {
+                last_tick = Instant::now();
+                conn.on_tick().await
+            }
             incoming = rx.recv() => match incoming {
                 None | Some(Incoming::Closed) => break,
                 Some(Incoming::Idle) => conn.fail(ProtocolError::Idle).await,
@@ -150,7 +159,6 @@ async fn run(socket: WebSocket, mut conn: Conn) {
                 }
                 Some(Incoming::Message(..)) => continue,
             },
-            _ = tick.tick(), if rx.is_empty() => conn.on_tick().await,
         };
         if !send(&mut sink, reply.messages).await {
             break;
