@@ -248,10 +248,11 @@ fn unrequested_turns(
             if o.onset < stream.issued_at_ms {
                 continue;
             }
-            // Either direction counts as asked during a turn step: a person who first
-            // turns the wrong way (a mirrored preview) is mistaken, not a clip.
+            // Only a step asking for this very turn counts: a clip shaking its head would
+            // otherwise answer every turn step. A person who turns the wrong way first fails
+            // this try and gets another.
             let asked = actions.iter().enumerate().any(|(i, a)| {
-                matches!(a, Action::TurnLeft | Action::TurnRight)
+                *a == turn
                     && challenge.window(i).is_some_and(|(open, close)| {
                         o.onset >= open.saturating_sub(p.anticipation_lookback_ms)
                             && o.onset <= close.saturating_add(p.window_grace_ms)

@@ -193,19 +193,22 @@ pub struct NonResponsive<'a> {
 impl Script for NonResponsive<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         self.seed += 1;
-        // A fixed programme: blink every 1.9 s, turn right at 2.5 s, open the mouth at
-        // 4.5 s, turn left at 6.2 s, come closer from 8 s.
+        // A fixed programme, like a clip of someone looking around: blinks every 1.9 s,
+        // the head turned right and left in turn every 1.6 s from 1.2 s, then closer from
+        // 7.5 s. Whatever the challenge, some turn comes before its step or unasked.
         let t = m.t_ms;
         let mut act = respond("blink", t % 1900);
-        for (from, to, action) in [
-            (2500, 4100, "turn_right"),
-            (4500, 6000, "open_mouth"),
-            (6200, 7800, "turn_left"),
-            (8000, i64::MAX, "move_closer"),
-        ] {
-            if (from..to).contains(&t) {
-                act = respond(action, t - from);
-            }
+        if (1200..7500).contains(&t) {
+            let k = (t - 1200) / 1600;
+            let turn = if k % 2 == 0 {
+                "turn_right"
+            } else {
+                "turn_left"
+            };
+            act = respond(turn, (t - 1200) % 1600);
+        }
+        if t >= 7500 {
+            act = respond("move_closer", t - 7500);
         }
         let img = self.subject.frame(act, self.seed);
         self.stills.note(&img, &act, m.now_ms);
