@@ -348,7 +348,10 @@ describe('session page against the real server', () => {
   });
 
   test('a try that times out shows the timeout page, and "try again" really starts a new try', async () => {
-    const s = await server.session({ tryCount: 2 });
+    // Its own server process: in the shared one, after the other tests, this try was once
+    // seen never to time out (not diagnosed yet; see the session note).
+    const own = await Server.start();
+    const s = await own.session({ tryCount: 2 });
     const browser = await launch();
     try {
       const page = await (await cameraContext(browser, {})).newPage();
@@ -368,6 +371,7 @@ describe('session page against the real server', () => {
       assert.ok(run.actions.length >= 2, `the second try went through a new challenge: ${run.actions}`);
     } finally {
       await browser.close();
+      await own.stop();
     }
   });
 });

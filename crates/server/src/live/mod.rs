@@ -11,6 +11,7 @@ pub mod observe;
 pub mod protocol;
 pub mod record;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,8 +95,13 @@ enum Incoming {
 /// keeps its true arrival time; past this budget the reader stops reading (back-pressure).
 const QUEUE_BYTES: usize = 24 << 20;
 
-/// Reads the socket, stamps each message's arrival on the server clock and queues it.
-async fn read(mut stream: SplitStream<WebSocket>, tx: mpsc::Sender<Incoming>) {
+/// Reads the socket, stamps each message's arrival on the server clock and queues it. Sets
+/// `gone` when the page has closed the connection.
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    tx: mpsc::Sender<Incoming>,
+    gone: Arc<AtomicBool>,
+) {
     let idle = Duration::from_millis(protocol::IDLE_TIMEOUT_MS);
     let budget = Arc::new(Semaphore::new(QUEUE_BYTES));
     loop {
@@ -105,6 +111,7 @@ async fn read(mut stream: SplitStream<WebSocket>, tx: mpsc::Sender<Incoming>) {
                 return;
             }
             Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => {
+                gone.store(true, Ordering::Relaxed);
                 let _ = tx.send(Incoming::Closed).await;
                 return;
             }
@@ -133,7 +140,11 @@ async fn read(mut stream: SplitStream<WebSocket>, tx: mpsc::Sender<Incoming>) {
 async fn run(socket: WebSocket, mut conn: Conn) {
     let (mut sink, stream) = socket.split();
     let (tx, mut rx) = mpsc::channel(256);
-    let reader = tokio::spawn(read(stream, tx));
+    // Once the page has gone, what it left in the queue is not measured: a departed page's
+    // backlog would otherwise keep the vision engine busy for nobody (the try is abandoned,
+    // as on any reconnection).
+    let gone = Arc::new(AtomicBool::new(false));
+    let reader = tokio::spawn(read(stream, tx, gone.clone()));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
@@ -149,6 +160,7 @@ async fn run(socket: WebSocket, mut conn: Conn) {
                 conn.on_tick().await
             }
             incoming = rx.recv() => match incoming {
+                _ if gone.load(Ordering::Relaxed) => break,
                 None | Some(Incoming::Closed) => break,
                 Some(Incoming::Idle) => conn.fail(ProtocolError::Idle).await,
                 Some(Incoming::Message(Message::Text(t), at, _permit)) => {
