@@ -246,6 +246,11 @@ pub(crate) fn lease_token() -> String {
 /// Longest error text kept per webhook attempt.
 pub(crate) const ATTEMPT_ERROR_MAX: usize = 500;
 
+/// SQL condition (both backends) on `sessions`: the session can still take a cross-device
+/// link or its claim — not passed, expired, cleared, or failed with no try left.
+pub(crate) const SESSION_TAKES_LINK: &str = "status NOT IN ('passed', 'expired') \
+     AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL";
+
 /// Shortens `s` to at most `max` bytes on a character boundary.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {

@@ -12,7 +12,10 @@ use sqlx::{Connection, Row};
 
 use crate::migrate;
 use crate::model::*;
-use crate::{lease_token, split_list, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX};
+use crate::{
+    lease_token, split_list, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX,
+    SESSION_TAKES_LINK,
+};
 
 pub struct PgStore {
     pool: PgPool,
@@ -656,13 +659,12 @@ impl Store for PgStore {
         capability_hash: &str,
         now_ms: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE sessions SET secondary_capability_hash = $2, secondary_issued_at = $3,
-                secondary_claimed_at = NULL
-             WHERE signature_id = $1 AND status NOT IN ('passed', 'expired')
-                AND NOT (status = 'failed' AND tries_used >= try_count)
-                AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
-        )
+                    secondary_claimed_at = NULL
+                 WHERE signature_id = $1 AND secondary_claimed_at IS NULL
+                    AND {SESSION_TAKES_LINK}"
+        ))
         .bind(signature_id)
         .bind(capability_hash)
         .bind(now_ms)
@@ -679,13 +681,11 @@ impl Store for PgStore {
     ) -> Result<bool> {
         // One UPDATE: the row lock makes concurrent claimers wait, and the loser then sees
         // `secondary_claimed_at` set and matches nothing.
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE sessions SET secondary_claimed_at = $2
-             WHERE signature_id = $1 AND secondary_capability_hash = $3
-                AND secondary_claimed_at IS NULL
-                AND status NOT IN ('passed', 'expired')
-                AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL",
-        )
+                 WHERE signature_id = $1 AND secondary_capability_hash = $3
+                    AND secondary_claimed_at IS NULL AND {SESSION_TAKES_LINK}"
+        ))
         .bind(signature_id)
         .bind(now_ms)
         .bind(capability_hash)

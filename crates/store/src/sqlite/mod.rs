@@ -14,7 +14,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::{lease_token, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX};
+use crate::{
+    lease_token, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX, SESSION_TAKES_LINK,
+};
 use rows::{ACCOUNT_COLS, KEY_COLS, WEBHOOK_COLS};
 use writer::Writer;
 
@@ -546,11 +548,12 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 let n = c.execute(
-                    "UPDATE sessions SET secondary_capability_hash = ?2, secondary_issued_at = ?3,
-                        secondary_claimed_at = NULL
-                     WHERE signature_id = ?1 AND status NOT IN ('passed', 'expired')
-                        AND NOT (status = 'failed' AND tries_used >= try_count)
-                        AND cleared_at IS NULL AND secondary_claimed_at IS NULL",
+                    &format!(
+                        "UPDATE sessions SET secondary_capability_hash = ?2,
+                            secondary_issued_at = ?3, secondary_claimed_at = NULL
+                         WHERE signature_id = ?1 AND secondary_claimed_at IS NULL
+                            AND {SESSION_TAKES_LINK}"
+                    ),
                     params![id, hash, now_ms],
                 )?;
                 Ok(n > 0)
@@ -569,11 +572,11 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 let n = c.execute(
-                    "UPDATE sessions SET secondary_claimed_at = ?2
-                     WHERE signature_id = ?1 AND secondary_capability_hash = ?3
-                        AND secondary_claimed_at IS NULL
-                        AND status NOT IN ('passed', 'expired')
-                        AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL",
+                    &format!(
+                        "UPDATE sessions SET secondary_claimed_at = ?2
+                         WHERE signature_id = ?1 AND secondary_capability_hash = ?3
+                            AND secondary_claimed_at IS NULL AND {SESSION_TAKES_LINK}"
+                    ),
                     params![id, now_ms, hash],
                 )?;
                 Ok(n > 0)
