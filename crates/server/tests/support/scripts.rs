@@ -4,7 +4,6 @@
 use image::RgbImage;
 
 use super::client::{Moment, Script, Sent, Shot};
-use super::render::Pose;
 use super::subject::{jpeg, noise, warp_2d, with_second_face, Act, Subject};
 use openliveness_server::live::protocol::Kind;
 
@@ -105,13 +104,8 @@ impl Script for Genuine<'_> {
     }
     fn stills(&mut self) -> (Shot, Shot) {
         let (subject, seed) = (self.subject, self.seed);
-        self.stills.take(|distance| {
-            let pose = Pose {
-                distance,
-                ..Pose::FRONT
-            };
-            subject.frame(Act { pose, ..Act::REST }, seed + 1000)
-        })
+        self.stills
+            .take(|distance| subject.at_rest(distance, seed + 1000))
     }
 }
 
@@ -216,13 +210,7 @@ impl Script for NonResponsive<'_> {
     }
     fn stills(&mut self) -> (Shot, Shot) {
         let (subject, seed) = (self.subject, self.seed);
-        self.stills.take(|distance| {
-            let pose = Pose {
-                distance,
-                ..Pose::FRONT
-            };
-            subject.frame(Act { pose, ..Act::REST }, seed)
-        })
+        self.stills.take(|distance| subject.at_rest(distance, seed))
     }
 }
 
@@ -319,13 +307,8 @@ impl Script for SecondFace<'_> {
     }
     fn stills(&mut self) -> (Shot, Shot) {
         let (subject, other, seed) = (self.inner.subject, self.other, self.inner.seed);
-        self.stills.take(|distance| {
-            let pose = Pose {
-                distance,
-                ..Pose::FRONT
-            };
-            with_second_face(&subject.frame(Act { pose, ..Act::REST }, seed), other)
-        })
+        self.stills
+            .take(|distance| with_second_face(&subject.at_rest(distance, seed), other))
     }
 }
 

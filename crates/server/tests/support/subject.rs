@@ -89,6 +89,15 @@ impl Subject {
         &self.neutral
     }
 
+    /// The subject at rest, facing the camera at `distance` (1.0 far, 0.65 near).
+    pub fn at_rest(&self, distance: f32, seed: u64) -> RgbImage {
+        let pose = Pose {
+            distance,
+            ..Pose::FRONT
+        };
+        self.frame(Act { pose, ..Act::REST }, seed)
+    }
+
     /// The genuine subject performing `act`, with sensor noise seeded by `seed`.
     pub fn frame(&self, act: Act, seed: u64) -> RgbImage {
         let texture = if act.eyes_closed {
