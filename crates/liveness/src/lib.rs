@@ -20,7 +20,9 @@ pub mod signals;
 pub mod synth;
 pub mod verdict;
 
-pub use challenge::{Action, Challenge, ChallengeError, ChallengePolicy, ProductLevel, StepView};
+pub use challenge::{
+    Action, Challenge, ChallengeError, ChallengePolicy, ProductLevel, StepView, Target,
+};
 pub use policy::Policy;
 pub use session::{
     Effect, Event, FailReason, Session, SessionPolicy, SessionState, TransitionError,

@@ -88,7 +88,47 @@ pub struct Policy {
     pub static_size_range: f32,
     pub static_mouth_range: f32,
 
+    // --- the follow part (continuous challenge) ---
+    /// Head yaw and pitch, from the baseline, that a target at full reach
+    /// asks for; the measured path is expressed in these units, and one
+    /// gain per try absorbs how far this person turns. Defaults 20° and 12°.
+    pub follow_yaw_deg: f32,
+    pub follow_pitch_deg: f32,
+    /// The lag between the server's path and the measured one is searched
+    /// in this range (reveal → frame on the server clock: downlink, reaction,
+    /// movement, uplink). Below `follow_min_lag_ms` no person could have seen
+    /// the target yet: injection. Defaults 150, 1600 ms.
+    pub follow_min_lag_ms: i64,
+    pub follow_max_lag_ms: i64,
+    /// After the lag, a target's pose is measured once this share of its
+    /// hold has passed (the movement itself is skipped). Default 0.35.
+    pub follow_settle_fraction: f32,
+    /// Correlation of the measured path with the server's, at the best lag:
+    /// below `follow_unsure_below` the head did not follow at all (attack
+    /// type 3); below `follow_min_correlation` it costs
+    /// `follow_weak_penalty`. Defaults 0.5, 0.75, 30.
+    pub follow_unsure_below: f32,
+    pub follow_min_correlation: f32,
+    pub follow_weak_penalty: u8,
+    /// One gain (measured over asked, least squares) for the whole path:
+    /// below `follow_min_gain` the head barely moved. Default 0.3.
+    pub follow_min_gain: f32,
+    /// A target is reached when the head points within this angle of its
+    /// direction and moved at least `follow_min_reach` of the gain's
+    /// expectation; the centre when it came back within `follow_centre_slack`
+    /// of the gain. Defaults 35°, 0.4, 0.5.
+    pub follow_max_angle_deg: f32,
+    pub follow_min_reach: f32,
+    pub follow_centre_slack: f32,
+    /// Points off per target not reached. Default 30: one miss passes, two fail.
+    pub follow_miss_penalty: u8,
+
     // --- stream timing ---
+    /// Frames per second over the challenge, at least (arrivals from the
+    /// first to the last challenge frame); the protocol asks for 8–15.
+    /// Below it actions and lags cannot be measured: a quality outcome.
+    /// Default 6.
+    pub min_frame_rate: f32,
     /// Challenge-phase frames declared captured this long before the
     /// challenge existed. Default 250 ms.
     pub pre_challenge_slack_ms: i64,
@@ -209,6 +249,20 @@ impl Default for Policy {
             static_eye_range: 0.05,
             static_size_range: 0.08,
             static_mouth_range: 0.05,
+            follow_yaw_deg: 20.0,
+            follow_pitch_deg: 12.0,
+            follow_min_lag_ms: 150,
+            follow_max_lag_ms: 1_600,
+            follow_settle_fraction: 0.35,
+            follow_unsure_below: 0.5,
+            follow_min_correlation: 0.75,
+            follow_weak_penalty: 30,
+            follow_min_gain: 0.3,
+            follow_max_angle_deg: 30.0,
+            follow_min_reach: 0.4,
+            follow_centre_slack: 0.5,
+            follow_miss_penalty: 30,
+            min_frame_rate: 6.0,
             pre_challenge_slack_ms: 250,
             max_pre_challenge_frames: 2,
             max_clock_offset_ms: 60_000,

@@ -10,7 +10,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::challenge::{Action, Challenge, ProductLevel};
+use crate::challenge::{Action, Challenge, ProductLevel, Target};
 use crate::signals::{FaceObs, FrameObs, StillObs};
 
 /// Depth of the nose and of the eye corners in front of the face outline,
@@ -20,6 +20,12 @@ const EYE_DEPTH: f32 = 0.08;
 /// How far the nose tip crosses the outline per sin(yaw) on a real head.
 const NOSE_PARALLAX: f32 = 0.8;
 const EMBEDDING_DIM: usize = 64;
+/// A look moves the head over this long, smoothly, from where it pointed.
+const LOOK_MOVE_MS: i64 = 400;
+/// Yaw and pitch of a look at full reach (the verdict's nominal 20° and 12°,
+/// turned a little further).
+const LOOK_YAW_DEG: f32 = 22.0;
+const LOOK_PITCH_DEG: f32 = 13.0;
 
 /// One action performed: movement starts at `start_ms` (server clock).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +33,8 @@ pub struct Performance {
     pub action: Action,
     pub start_ms: i64,
     pub duration_ms: i64,
+    /// `Look`: where the head turns to (and stays until the next look).
+    pub target: Option<Target>,
 }
 
 impl Performance {
@@ -38,11 +46,21 @@ impl Performance {
             Action::TurnLeft | Action::TurnRight => 1_400,
             Action::Nod => 1_200,
             Action::MoveCloser => 1_500,
+            Action::Look => LOOK_MOVE_MS,
         };
         Performance {
             action,
             start_ms,
             duration_ms,
+            target: None,
+        }
+    }
+
+    /// Turning the head towards `target`, starting at `start_ms`.
+    pub fn look(target: Target, start_ms: i64) -> Performance {
+        Performance {
+            target: Some(target),
+            ..Performance::at(Action::Look, start_ms)
         }
     }
 
@@ -110,6 +128,18 @@ impl Subject {
         let mut n = |a: f32| rng.gen_range(-a..=a);
         let (mut eye, mut mouth, mut yaw, mut pitch, mut scale) =
             (self.eye, self.mouth, 0.0, 0.0, 1.0);
+        let mut looks: Vec<&Performance> = acts
+            .iter()
+            .filter(|p| p.action == Action::Look && p.start_ms <= t)
+            .collect();
+        looks.sort_by_key(|p| p.start_ms);
+        for p in looks {
+            let Some(target) = p.target else { continue };
+            let k = ((t - p.start_ms) as f32 / p.duration_ms.max(1) as f32).clamp(0.0, 1.0);
+            // The user's right is the image's left: yaw falls.
+            yaw += k * (-target.x() * LOOK_YAW_DEG - yaw);
+            pitch += k * (target.y() * LOOK_PITCH_DEG - pitch);
+        }
         for p in acts {
             let k = p.amount(t);
             match p.action {
@@ -119,6 +149,7 @@ impl Subject {
                 Action::TurnRight => yaw -= 25.0 * k,
                 Action::Nod => pitch -= 15.0 * k,
                 Action::MoveCloser => scale *= 1.0 + 0.7 * k,
+                Action::Look => {}
             }
         }
         let nose = if self.three_d {
@@ -272,10 +303,11 @@ impl Scenario {
     pub fn respond(&mut self) -> &mut Self {
         for i in 0..self.challenge.len() {
             if let Some(step) = self.challenge.step(i) {
-                self.performances.push(Performance::at(
-                    step.action,
-                    step.revealed_at_ms + REACTION_MS,
-                ));
+                let start = step.revealed_at_ms + REACTION_MS;
+                self.performances.push(match step.target {
+                    Some(target) => Performance::look(target, start),
+                    None => Performance::at(step.action, start),
+                });
             }
         }
         self

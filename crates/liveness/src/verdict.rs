@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::challenge::Challenge;
-use crate::checks::{actions, faces, geometry, timing, Baseline, Stream};
+use crate::checks::{actions, faces, follow, geometry, timing, Baseline, Stream};
 use crate::policy::Policy;
 use crate::signals::{FrameObs, StillObs};
 
@@ -106,6 +106,7 @@ pub fn decide(
     let baseline = Baseline::new(&stream, policy);
     let mut signals = timing::check(&stream, near, policy);
     signals.extend(faces::check(&stream, far, near, policy));
+    signals.extend(follow::check(challenge, &stream, &baseline, policy));
     signals.extend(actions::check(challenge, &stream, &baseline, policy));
     signals.extend(geometry::check(&stream, &baseline, far, near, policy));
     assemble(signals, policy)

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{assert_attack, challenge_frames, explain, judge, scenario_where};
-use openliveness_liveness::synth::{Performance, Scenario, Subject, ISSUED_AT_MS};
+use common::{assert_attack, challenge_frames, explain, first_action, judge, scenario_where};
+use openliveness_liveness::synth::{self, Performance, Scenario, Subject, ISSUED_AT_MS};
 use openliveness_liveness::Policy;
 use openliveness_liveness::{Action, AttackType, ProductLevel, QualityOutcome, SignalOutcome};
 use rand::rngs::StdRng;
@@ -16,8 +16,9 @@ fn an_action_before_its_reveal_is_injection() {
         a.get(1).is_some_and(|x| *x != Action::Blink)
     });
     s.respond();
-    let reveal = s.challenge.step(1).unwrap().revealed_at_ms;
-    s.performances[1].start_ms = reveal - 1_000;
+    let k = first_action(&s) + 1;
+    let reveal = s.challenge.step(k).unwrap().revealed_at_ms;
+    s.performances[k].start_ms = reveal - 1_000;
     s.film();
     assert_attack(&judge(&s), AttackType::Injection);
 }
@@ -186,7 +187,11 @@ fn a_turn_nobody_asked_for_marks_a_stream_that_ignores_the_prompts() {
         .iter()
         .find(|a| matches!(a, Action::TurnLeft | Action::TurnRight))
         .expect("every challenge has a turn");
-    let step1 = s.challenge.step(1).unwrap().revealed_at_ms;
+    let step1 = s
+        .challenge
+        .step(first_action(&s) + 1)
+        .unwrap()
+        .revealed_at_ms;
     s.performances.push(Performance::at(turn, step1 + 2_000));
     s.film();
     let v = judge(&s);
@@ -211,4 +216,116 @@ fn a_turn_nobody_asked_for_marks_a_stream_that_ignores_the_prompts() {
         .find(|x| x.name == "actions.unrequested")
         .unwrap();
     assert_eq!(unrequested.outcome, SignalOutcome::Ok);
+}
+
+/// A clip library answering the follow part: the subject follows the path of another
+/// challenge (the nearest recording it holds), re-timed to this challenge's reveals.
+fn following_another_path(seed: u64) -> Scenario {
+    let mut s = Scenario::new(ProductLevel::Standard, seed);
+    let recorded = Scenario::new(ProductLevel::Standard, seed + 100_000);
+    s.respond();
+    let theirs: Vec<_> = recorded.challenge.targets().into_iter().flatten().collect();
+    let mut k = 0;
+    for p in s.performances.iter_mut() {
+        if p.action == Action::Look {
+            p.target = theirs.get(k).copied();
+            k += 1;
+        }
+    }
+    s.film();
+    s
+}
+
+#[test]
+fn a_clip_library_cannot_answer_the_follow_part() {
+    let runs = 300;
+    let mut passed = 0;
+    for seed in 0..runs {
+        let v = judge(&following_another_path(seed));
+        let path = v.signals.iter().find(|x| x.name == "follow.path").unwrap();
+        if v.passed {
+            passed += 1;
+            eprintln!("seed {seed} passed: {}", path.explanation);
+        }
+    }
+    // Each of five targets matches by chance with p ≈ 1/6 (±30° of a random
+    // direction), one miss is forgiven, and the path must correlate.
+    eprintln!("{passed} of {runs} recorded paths answered a new challenge");
+    assert!(
+        passed * 100 <= runs * 2,
+        "{passed} of {runs} recorded paths answered a new challenge"
+    );
+}
+
+#[test]
+fn a_path_followed_before_it_was_shown_is_injection() {
+    let mut s = Scenario::new(ProductLevel::Standard, 31);
+    s.respond();
+    // The stream moves with each target as it is revealed: no reaction, no latency.
+    for p in s.performances.iter_mut() {
+        if p.action == Action::Look {
+            p.start_ms -= synth::REACTION_MS + 300;
+        }
+    }
+    s.film();
+    let v = judge(&s);
+    assert_attack(&v, AttackType::Injection);
+    let path = v.signals.iter().find(|x| x.name == "follow.path").unwrap();
+    assert_eq!(
+        path.outcome,
+        SignalOutcome::Attack(AttackType::Injection),
+        "{}",
+        explain(&v)
+    );
+}
+
+#[test]
+fn a_head_that_ignores_the_target_is_unsure_and_a_genuine_one_follows() {
+    let mut s = Scenario::new(ProductLevel::Standard, 32);
+    s.respond();
+    s.performances.retain(|p| p.action != Action::Look);
+    s.film();
+    let v = judge(&s);
+    assert!(!v.passed, "{}", explain(&v));
+    let path = v.signals.iter().find(|x| x.name == "follow.path").unwrap();
+    assert_eq!(path.outcome, SignalOutcome::Attack(AttackType::Unsure));
+
+    for seed in 0..40 {
+        let v = judge(&Scenario::genuine(ProductLevel::Standard, seed));
+        assert!(v.passed, "seed {seed}: {}", explain(&v));
+        let looks = v
+            .signals
+            .iter()
+            .filter(|x| x.name.ends_with(".look"))
+            .filter(|x| x.outcome == SignalOutcome::Ok)
+            .count();
+        let targets = Scenario::new(ProductLevel::Standard, seed)
+            .challenge
+            .targets()
+            .into_iter()
+            .flatten()
+            .count();
+        assert_eq!(looks, targets, "seed {seed}: {}", explain(&v));
+    }
+}
+
+#[test]
+fn a_slow_stream_is_not_judged() {
+    let mut s = Scenario::new(ProductLevel::Standard, 33);
+    s.subject.fps = 4;
+    s.respond().film();
+    let v = judge(&s);
+    assert!(!v.passed);
+    assert_eq!(
+        v.quality,
+        Some(QualityOutcome::PoorQuality),
+        "{}",
+        explain(&v)
+    );
+    let rate = v
+        .signals
+        .iter()
+        .find(|x| x.name == "timing.frame_rate")
+        .unwrap();
+    assert!(rate.explanation.contains("frames per second"));
 }

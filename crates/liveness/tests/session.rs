@@ -108,15 +108,51 @@ fn the_happy_path_reveals_steps_one_at_a_time_and_passes() {
 
 #[test]
 fn an_early_step_advance_is_allowed_after_the_minimum_only() {
+    // A target's hold is its measurement: it cannot be cut short.
     let (mut s, mut r) = (session(1), rng());
     capturing(&mut s, &mut r, T0);
+    let err = s.apply(Event::StepAdvanced { now_ms: T0 + 2_000 }, &mut r);
+    assert!(matches!(err, Err(TransitionError::Challenge(_))), "{err:?}");
+    assert_eq!(
+        s.state(),
+        &SessionState::Failed {
+            reason: FailReason::ProtocolViolation,
+            retry_allowed: false
+        }
+    );
+
+    // Once the follow part is over, an action may be advanced after the minimum.
+    let (mut s, mut r) = (session(1), rng());
+    capturing(&mut s, &mut r, T0);
+    let follow = {
+        let c = s.challenge().unwrap();
+        c.len() - c.discrete_actions().len()
+    };
+    let mut now = T0;
+    while s.challenge().unwrap().revealed_count() <= follow {
+        now = s.challenge().unwrap().next_due_at().unwrap();
+        s.apply(Event::Tick { now_ms: now }, &mut r).unwrap();
+    }
     let fx = s
-        .apply(Event::StepAdvanced { now_ms: T0 + 2_000 }, &mut r)
+        .apply(
+            Event::StepAdvanced {
+                now_ms: now + 1_000,
+            },
+            &mut r,
+        )
         .unwrap();
-    assert!(matches!(fx.as_slice(), [Effect::RevealStep { step }] if step.index == 1));
-    // 100 ms later is too early for step 2: the try fails closed.
-    // (NotDue, or AllRevealed for a two-step challenge.)
-    let err = s.apply(Event::StepAdvanced { now_ms: T0 + 2_100 }, &mut r);
+    assert!(
+        matches!(fx.as_slice(), [Effect::RevealStep { step }] if step.index == follow + 1),
+        "{fx:?}"
+    );
+    // 100 ms later is too early for the next: the try fails closed.
+    // (NotDue, or AllRevealed for a two-action challenge.)
+    let err = s.apply(
+        Event::StepAdvanced {
+            now_ms: now + 1_100,
+        },
+        &mut r,
+    );
     assert!(matches!(err, Err(TransitionError::Challenge(_))), "{err:?}");
     assert_eq!(
         s.state(),
@@ -368,8 +404,9 @@ fn invalid_events_are_errors_and_fail_a_running_challenge() {
 fn reopening_the_page_mid_challenge_abandons_the_try() {
     let (mut s, mut r) = (session(2), rng());
     capturing(&mut s, &mut r, T0);
+    // Within the first target's hold, so no step falls due first.
     let fx = s
-        .apply(Event::PageOpened { now_ms: T0 + 3_000 }, &mut r)
+        .apply(Event::PageOpened { now_ms: T0 + 1_300 }, &mut r)
         .unwrap();
     assert_eq!(
         fx,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{explain, judge, scenario_where};
+use common::{explain, first_action, judge, scenario_where};
 use openliveness_liveness::synth::{Scenario, ISSUED_AT_MS};
 use openliveness_liveness::{
     decide, FrameObs, Policy, ProductLevel, SignalOutcome, StillObs, Verdict,
@@ -60,7 +60,8 @@ fn the_score_is_explained_by_the_signals() {
 fn a_missing_action_fails_without_calling_it_an_attack() {
     let mut s = Scenario::new(ProductLevel::Standard, 11);
     s.respond();
-    s.performances.remove(0);
+    let k = first_action(&s);
+    s.performances.remove(k);
     s.film();
     let v = judge(&s);
     assert!(!v.passed && v.score < 50, "{}", explain(&v));
@@ -68,7 +69,7 @@ fn a_missing_action_fails_without_calling_it_an_attack() {
     let step = v
         .signals
         .iter()
-        .find(|x| x.name.starts_with("action.0."))
+        .find(|x| x.name.starts_with(&format!("action.{k}.")))
         .unwrap();
     assert_eq!(step.outcome, SignalOutcome::Deducted);
 }
@@ -77,9 +78,10 @@ fn a_missing_action_fails_without_calling_it_an_attack() {
 fn actions_in_the_wrong_order_fail() {
     let mut s = scenario_where(ProductLevel::Standard, |a| a.len() == 3);
     s.respond();
-    let (a, b) = (s.performances[0].start_ms, s.performances[1].start_ms);
-    s.performances[0].start_ms = b;
-    s.performances[1].start_ms = a;
+    let k = first_action(&s);
+    let (a, b) = (s.performances[k].start_ms, s.performances[k + 1].start_ms);
+    s.performances[k].start_ms = b;
+    s.performances[k + 1].start_ms = a;
     s.film();
     let v = judge(&s);
     assert!(!v.passed, "{}", explain(&v));

@@ -37,6 +37,8 @@ fn thresholds(action: Action, p: &Policy) -> (f32, f32, bool) {
             let hi = p.closer_scale - 1.0;
             (hi, hi * p.return_fraction, false)
         }
+        // Judged by the follow check, never by occurrences.
+        Action::Look => (f32::INFINITY, f32::INFINITY, false),
     }
 }
 
@@ -65,6 +67,7 @@ fn excursion(action: Action, face: &FaceObs, b: &Baseline, p: &Policy) -> Option
             (face.pitch()? - b.pitch?).abs()
         }
         Action::MoveCloser => face.size()? / b.size? - 1.0,
+        Action::Look => return None,
     };
     v.is_finite().then_some(v)
 }
@@ -113,7 +116,11 @@ pub(crate) fn check(
     let mut out = Vec::new();
     let mut answered = 0usize;
     let mut budget = p.max_action_penalty;
+    let following = following(challenge, p);
     for (i, &action) in actions.iter().enumerate() {
+        if action == Action::Look {
+            continue;
+        }
         let name = format!("action.{i}.{}", action.name());
         let occs = occurrences(action, &samples, baseline, p);
         let (_, _, needs_return) = thresholds(action, p);
@@ -129,9 +136,12 @@ pub(crate) fn check(
         let lo = open.saturating_sub(p.reveal_slack_ms);
         let hi = close.saturating_add(p.window_grace_ms);
         let back_by = hi.saturating_add(p.return_grace_ms);
-        let early = occs
-            .iter()
-            .find(|o| o.onset < lo && o.onset >= open.saturating_sub(p.anticipation_lookback_ms));
+        // Moves the follow part asked for are not anticipations.
+        let early = occs.iter().find(|o| {
+            o.onset < lo
+                && o.onset >= open.saturating_sub(p.anticipation_lookback_ms)
+                && !following(o.onset)
+        });
         if let (Some(o), false) = (early, action == Action::Blink) {
             let ahead = open.saturating_sub(o.onset);
             out.push(SignalReport::attack(
@@ -168,25 +178,31 @@ pub(crate) fn check(
     }
     out.push(stillness(stream, p));
     out.push(unrequested_turns(challenge, stream, baseline, p));
-    if answered == 0 && !actions.is_empty() {
+    let discrete = challenge.discrete_actions().len();
+    if answered == 0 && discrete > 0 {
         out.push(SignalReport::attack(
             "actions.answered",
             Some(0.0),
             AttackType::Unsure,
-            format!(
-                "none of the {} requested actions was performed when asked",
-                actions.len()
-            ),
+            format!("none of the {discrete} requested actions was performed when asked"),
         ));
     } else {
         out.push(SignalReport::ok(
             "actions.answered",
             Some(answered as f32),
             0,
-            format!("{answered} of {} steps answered", actions.len()),
+            format!("{answered} of {discrete} actions answered"),
         ));
     }
     out
+}
+
+/// Whether a time lies in the follow part, where the head turns and tilts as
+/// the targets ask (the window grace included: the last move settles).
+fn following(challenge: &Challenge, p: &Policy) -> impl Fn(i64) -> bool {
+    let span = challenge.follow_span();
+    let grace = p.window_grace_ms;
+    move |t| span.is_some_and(|(open, close)| t >= open && t <= close.saturating_add(grace))
 }
 
 /// A step not answered: `missing_step_penalty` off until the budget of
@@ -243,9 +259,10 @@ fn unrequested_turns(
     let name = "actions.unrequested";
     let samples = stream.samples();
     let actions = challenge.actions();
+    let following = following(challenge, p);
     for turn in [Action::TurnLeft, Action::TurnRight] {
         for o in occurrences(turn, &samples, baseline, p) {
-            if o.onset < stream.issued_at_ms {
+            if o.onset < stream.issued_at_ms || following(o.onset) {
                 continue;
             }
             // Only a step asking for this very turn counts: a clip shaking its head would

@@ -8,6 +8,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod faces;
+pub(crate) mod follow;
 pub(crate) mod geometry;
 pub(crate) mod timing;
 

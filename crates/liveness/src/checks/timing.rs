@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use super::{points, Stream};
 use crate::policy::Policy;
 use crate::signals::{median_i64, StillObs};
-use crate::verdict::{AttackType, SignalReport};
+use crate::verdict::{AttackType, QualityOutcome, SignalReport};
 
 const INJ: AttackType = AttackType::Injection;
 
@@ -29,6 +29,7 @@ pub(crate) fn check(
         duplicates(stream, policy),
         burst(stream, policy),
         gaps(stream, policy),
+        frame_rate(stream, policy),
     ];
     out.extend(clock_rate(stream, policy));
     out
@@ -181,6 +182,51 @@ fn clock_rate(stream: &Stream, policy: &Policy) -> Option<SignalReport> {
             format!("{rate:.3} s of arrival time per second of capture"),
         )
     })
+}
+
+/// Frames per second over the challenge, on the server's arrival clock. A
+/// stream of a few frames a second cannot show a blink, the lag of a
+/// reaction or the path of a turn, and gives a generator seconds per frame:
+/// the try is not judged.
+fn frame_rate(stream: &Stream, policy: &Policy) -> SignalReport {
+    let name = "timing.frame_rate";
+    let arrivals: Vec<i64> = stream.challenge_frames().map(|f| f.arrival_ms).collect();
+    let (Some(first), Some(last)) = (arrivals.first(), arrivals.last()) else {
+        return SignalReport::unmeasured(
+            name,
+            0,
+            0,
+            "no frame arrived during the challenge".into(),
+        );
+    };
+    let span_ms = last.saturating_sub(*first);
+    if span_ms < 1_000 {
+        return SignalReport::unmeasured(
+            name,
+            0,
+            0,
+            format!("the challenge frames span {span_ms} ms: too short to measure a rate"),
+        );
+    }
+    let rate = (arrivals.len() - 1) as f32 * 1_000.0 / span_ms as f32;
+    if rate < policy.min_frame_rate {
+        SignalReport::quality(
+            name,
+            Some(rate),
+            QualityOutcome::PoorQuality,
+            format!(
+                "{rate:.1} frames per second during the challenge, below the {:.0} needed to follow the movements: the camera or the connection is too slow",
+                policy.min_frame_rate
+            ),
+        )
+    } else {
+        SignalReport::ok(
+            name,
+            Some(rate),
+            0,
+            format!("{rate:.1} frames per second during the challenge"),
+        )
+    }
 }
 
 fn duplicates(stream: &Stream, policy: &Policy) -> SignalReport {

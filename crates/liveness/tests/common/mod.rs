@@ -44,11 +44,16 @@ pub fn assert_attack(v: &Verdict, kind: AttackType) {
     assert_eq!(v.attack_type, Some(kind), "{}", explain(v));
 }
 
-/// First seed whose challenge satisfies `want`.
+/// Index of the first discrete action: the follow part's targets come first.
+pub fn first_action(s: &Scenario) -> usize {
+    s.challenge.len() - s.challenge.discrete_actions().len()
+}
+
+/// First seed whose discrete actions satisfy `want`.
 pub fn scenario_where(level: ProductLevel, want: impl Fn(&[Action]) -> bool) -> Scenario {
     (0..500)
         .map(|seed| Scenario::new(level, seed))
-        .find(|s| want(&s.challenge.actions()))
+        .find(|s| want(&s.challenge.discrete_actions()))
         .expect("some seed draws it")
 }
 

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::observe::{self, Analyzer};
-use super::protocol::{self, Binary, ClientMsg, Kind, ProtocolError, ServerMsg};
+use super::protocol::{self, Binary, ClientMsg, Kind, ProtocolError, ServerMsg, TargetPos};
 use super::record;
 use crate::state::{now_ms, AppState};
 
@@ -149,6 +149,7 @@ impl Conn {
                         total: step.total,
                         action: step.action.name(),
                         deadline: step.deadline_ms,
+                        target: step.target.map(|t| TargetPos { x: t.x(), y: t.y() }),
                     }),
                     Effect::StartVerification { .. } => {
                         out.push(ServerMsg::Verifying {

@@ -192,6 +192,13 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
     Ok(msg)
 }
 
+/// A follow target's position on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TargetPos {
+    pub x: f32,
+    pub y: f32,
+}
+
 /// Text messages to the page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -219,6 +226,10 @@ pub enum ServerMsg {
         total: usize,
         action: &'static str,
         deadline: i64,
+        /// `look` steps: where to draw the target, in the user's own view
+        /// (`x` towards their right, `y` up, −1…1).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<TargetPos>,
     },
     #[serde(rename_all = "camelCase")]
     Verifying {

@@ -78,6 +78,8 @@ pub async fn store_result(
         "tryNo": conn.live.try_no(),
         "nonce": challenge.nonce(),
         "challenge": challenge.actions().iter().map(|a| a.name()).collect::<Vec<_>>(),
+        // The follow part's targets, by step ([x, y], user's view), null for actions.
+        "targets": challenge.targets().iter().map(|t| t.map(|t| [t.x(), t.y()])).collect::<Vec<_>>(),
         "frames": data.frames.len(),
         // Server time this try cost: measuring frames and stills, and deciding.
         "costMs": {
