@@ -101,7 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, sealer) = open_backend(&config).await?;
             let blobs = openliveness_store::BlobStore::new(config.data_dir.join("blobs"), sealer)?;
             let now = openliveness_server::state::now_ms();
-            let report = openliveness_server::jobs::purge(store.as_ref(), &blobs, now).await?;
+            let window = config.replay_window_ms();
+            let report =
+                openliveness_server::jobs::purge_with_window(store.as_ref(), &blobs, now, window)
+                    .await?;
             print_json(&report)
         }
         Command::Analyze(a) => analyze(a),

@@ -62,6 +62,8 @@ pub struct Config {
     pub webhook_retry_schedule_ms: Vec<u64>,
     /// Time allowed for one webhook POST, in milliseconds.
     pub webhook_timeout_ms: u64,
+    /// Days the frames' fingerprints are kept for cross-session replay detection.
+    pub replay_window_days: u32,
 }
 
 impl Default for Config {
@@ -81,9 +83,13 @@ impl Default for Config {
             webhook_retry_schedule_ms: crate::webhooks::WebhookSettings::default()
                 .retry_schedule_ms,
             webhook_timeout_ms: crate::webhooks::WebhookSettings::default().timeout_ms,
+            replay_window_days: 30,
         }
     }
 }
+
+/// Accepted `replay_window_days`.
+const REPLAY_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
 
 /// The config file's shape: every key optional; unknown keys are reported, not fatal.
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +107,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     webhook_retry_schedule_ms: Option<Vec<u64>>,
     webhook_timeout_ms: Option<u64>,
+    replay_window_days: Option<u32>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -117,6 +124,7 @@ const FILE_KEYS: &[&str] = &[
     "log_format",
     "webhook_retry_schedule_ms",
     "webhook_timeout_ms",
+    "replay_window_days",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +231,7 @@ impl Config {
             log_format,
             webhook_retry_schedule_ms,
             webhook_timeout_ms,
+            replay_window_days,
         } = f;
         self.bind = bind.unwrap_or(self.bind);
         self.data_dir = data_dir.unwrap_or(self.data_dir.clone());
@@ -239,6 +248,13 @@ impl Config {
             self.webhook_retry_schedule_ms = v;
         }
         self.webhook_timeout_ms = webhook_timeout_ms.unwrap_or(self.webhook_timeout_ms);
+        self.replay_window_days = replay_window_days.unwrap_or(self.replay_window_days);
+    }
+
+    /// The replay window in milliseconds: fingerprints older than this are purged and not
+    /// looked up.
+    pub fn replay_window_ms(&self) -> i64 {
+        i64::from(self.replay_window_days) * 86_400_000
     }
 
     /// Range checks for values a file can give out of range.
@@ -249,6 +265,12 @@ impl Config {
             return Err(format!(
                 "webhook_timeout_ms = {}: use 1000…60000",
                 self.webhook_timeout_ms
+            ));
+        }
+        if !REPLAY_WINDOW_DAYS.contains(&self.replay_window_days) {
+            return Err(format!(
+                "replay_window_days = {}: use 1…3650",
+                self.replay_window_days
             ));
         }
         Ok(())
@@ -316,6 +338,18 @@ impl Config {
                     bad(
                         "OPENLIVENESS_WEBHOOK_TIMEOUT_MS",
                         format!("{v:?}: use 1000…60000"),
+                    )
+                })?;
+        }
+        if let Some(v) = get("OPENLIVENESS_REPLAY_WINDOW_DAYS") {
+            self.replay_window_days = v
+                .parse()
+                .ok()
+                .filter(|n| REPLAY_WINDOW_DAYS.contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "OPENLIVENESS_REPLAY_WINDOW_DAYS",
+                        format!("{v:?}: use 1…3650"),
                     )
                 })?;
         }
@@ -419,5 +453,34 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.webhook_retry_schedule_ms, vec![5, 10, 20]);
         assert_eq!(Config::default().webhook_retry_schedule_ms.len(), 7);
+    }
+
+    #[test]
+    fn replay_window_layers() {
+        assert_eq!(Config::default().replay_window_days, 30);
+        assert_eq!(Config::default().replay_window_ms(), 30 * 86_400_000);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "replay_window_days = 7\n").unwrap();
+        let (cfg, warnings) = Config::load(Some(&file), &[], Overrides::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(cfg.replay_window_days, 7);
+        let (cfg, _) = Config::load(
+            Some(&file),
+            &env(&[("OPENLIVENESS_REPLAY_WINDOW_DAYS", "90")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.replay_window_days, 90);
+        let err = Config::load(
+            None,
+            &env(&[("OPENLIVENESS_REPLAY_WINDOW_DAYS", "0")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("OPENLIVENESS_REPLAY_WINDOW_DAYS"));
+        std::fs::write(&file, "replay_window_days = 5000\n").unwrap();
+        let err = Config::load(Some(&file), &[], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("replay_window_days"), "{err}");
     }
 }

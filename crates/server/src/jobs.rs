@@ -1,7 +1,7 @@
 //! Background work: deleting blobs queued by clear-data, clearing sessions past their
-//! account's retention period, purging expired tokens and signature records, and dropping
-//! delivered webhook jobs past retention. Webhook delivery itself lives in
-//! [`crate::webhooks`].
+//! account's retention period, purging expired tokens and signature records, dropping
+//! delivered webhook jobs past retention, and dropping frame fingerprints older than the
+//! replay window. Webhook delivery itself lives in [`crate::webhooks`].
 //!
 //! Blob deletions are queued in the store in the same transaction that clears the session,
 //! so work interrupted by a crash is picked up at the next start.
@@ -55,14 +55,28 @@ pub struct PurgeReport {
     pub sessions_cleared: u64,
     pub expired_records_purged: u64,
     pub webhook_jobs_purged: u64,
+    /// Frame fingerprints older than the replay window.
+    pub frame_prints_purged: u64,
 }
 
-/// One maintenance pass: retention, expired credentials, delivered webhook jobs, leftover
-/// blob deletions.
+/// [`purge_with_window`] with the default replay window, for callers without a
+/// configuration at hand.
 pub async fn purge(
     store: &dyn Store,
     blobs: &BlobStore,
     now: i64,
+) -> openliveness_store::Result<PurgeReport> {
+    let window = crate::config::Config::default().replay_window_ms();
+    purge_with_window(store, blobs, now, window).await
+}
+
+/// One maintenance pass: retention, expired credentials, delivered webhook jobs, frame
+/// fingerprints older than `replay_window_ms`, leftover blob deletions.
+pub async fn purge_with_window(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    now: i64,
+    replay_window_ms: i64,
 ) -> openliveness_store::Result<PurgeReport> {
     let mut report = PurgeReport::default();
     loop {
@@ -78,6 +92,9 @@ pub async fn purge(
     }
     report.expired_records_purged = store.purge_expired(now).await?;
     report.webhook_jobs_purged = store.purge_webhook_jobs(now).await?;
+    report.frame_prints_purged = store
+        .purge_prints(now.saturating_sub(replay_window_ms))
+        .await?;
     sweep_blob_deletions(store, blobs).await;
     Ok(report)
 }
@@ -87,12 +104,25 @@ pub async fn run_maintenance(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match purge(state.store.as_ref(), &state.blobs, now_ms()).await {
-            Ok(r) if r.sessions_cleared + r.expired_records_purged + r.webhook_jobs_purged > 0 => {
+        let pass = purge_with_window(
+            state.store.as_ref(),
+            &state.blobs,
+            now_ms(),
+            state.replay_window_ms,
+        );
+        match pass.await {
+            Ok(r)
+                if r.sessions_cleared
+                    + r.expired_records_purged
+                    + r.webhook_jobs_purged
+                    + r.frame_prints_purged
+                    > 0 =>
+            {
                 tracing::info!(
                     sessions_cleared = r.sessions_cleared,
                     expired_records = r.expired_records_purged,
                     webhook_jobs = r.webhook_jobs_purged,
+                    frame_prints = r.frame_prints_purged,
                     "maintenance purge"
                 )
             }

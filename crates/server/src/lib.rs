@@ -108,6 +108,7 @@ impl Application {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
+            replay_window_ms: config.replay_window_ms(),
             models_dir: config.models_dir.as_path().into(),
             demo: demo
                 .clone()

@@ -20,6 +20,9 @@ pub struct AppState {
     pub in_flight: Arc<Semaphore>,
     /// Milliseconds the user has for each challenge step.
     pub step_window_ms: i64,
+    /// Milliseconds frame fingerprints are kept and looked up for cross-session replay
+    /// detection (configuration `replay_window_days`).
+    pub replay_window_ms: i64,
     /// The vision engine that measures the page's frames.
     pub vision: Arc<openliveness_vision::Engine>,
     /// Directory the page's browser-side models are served from (configuration `models_dir`).

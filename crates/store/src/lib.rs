@@ -210,6 +210,32 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes delivered jobs (and their attempts) older than their account's retention
     /// period. Returns how many jobs went.
     async fn purge_webhook_jobs(&self, now_ms: i64) -> Result<u64>;
+
+    /// Records the fingerprints of one try's frames and stills, in one transaction. A
+    /// `frame_no` already recorded for this session and try keeps its first fingerprint, so
+    /// a retried call adds nothing twice.
+    async fn record_prints(
+        &self,
+        session_id: &str,
+        try_no: u32,
+        created_at_ms: i64,
+        prints: &[FramePrint],
+    ) -> Result<()>;
+    /// Candidates recorded at or after `since_ms` by sessions other than `session_id`: rows
+    /// whose `exact` equals some print's `exact`, or whose `phash` shares one of its four
+    /// 16-bit bands ([`phash_bands`]) with some print's phash — every phash within Hamming
+    /// distance 3 and many further; the caller filters by distance. At most `limit` rows,
+    /// rows with an equal `exact` first.
+    async fn find_prints(
+        &self,
+        session_id: &str,
+        since_ms: i64,
+        prints: &[FramePrint],
+        limit: usize,
+    ) -> Result<Vec<PrintMatch>>;
+    /// Deletes fingerprints recorded before `before_ms`, in batches so other writes are not
+    /// held up behind one long delete. Returns how many went.
+    async fn purge_prints(&self, before_ms: i64) -> Result<u64>;
 }
 
 /// Opens the store named by `database_url`, or the SQLite file under `data_dir` when there
@@ -250,6 +276,31 @@ pub(crate) const ATTEMPT_ERROR_MAX: usize = 500;
 /// link or its claim — not passed, expired, cleared, or failed with no try left.
 pub(crate) const SESSION_TAKES_LINK: &str = "status NOT IN ('passed', 'expired') \
      AND NOT (status = 'failed' AND tries_used >= try_count) AND cleared_at IS NULL";
+
+/// Rows one purge step deletes; between steps other writes get their turn.
+pub(crate) const PRINT_PURGE_BATCH: i64 = 5_000;
+
+/// The query side of [`Store::find_prints`], ready to bind: distinct exact hashes and the
+/// distinct values of each band, all as the stored `i64`.
+pub(crate) struct PrintQuery {
+    pub exact: Vec<i64>,
+    pub bands: [Vec<i64>; 4],
+}
+
+impl PrintQuery {
+    pub(crate) fn new(prints: &[FramePrint]) -> Self {
+        let mut exact: Vec<i64> = prints.iter().map(|p| p.exact as i64).collect();
+        exact.sort_unstable();
+        exact.dedup();
+        let bands = [0, 1, 2, 3].map(|i| {
+            let mut v: Vec<i64> = prints.iter().map(|p| i64::from(p.bands()[i])).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
+        Self { exact, bands }
+    }
+}
 
 /// Shortens `s` to at most `max` bytes on a character boundary.
 pub(crate) fn truncate(s: &str, max: usize) -> String {

@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/sqlite/0004_webhooks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "frame_prints",
+        sql: include_str!("../migrations/sqlite/0005_frame_prints.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "webhooks",
         sql: include_str!("../migrations/postgres/0004_webhooks.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "frame_prints",
+        sql: include_str!("../migrations/postgres/0005_frame_prints.sql"),
     },
 ];
 

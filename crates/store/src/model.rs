@@ -419,6 +419,39 @@ pub struct WebhookFilter {
     pub limit: u32,
 }
 
+/// One frame's (or still's) fingerprint, kept for cross-session replay detection. Never the
+/// image: a 64-bit perceptual hash and a 64-bit hash of the exact bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramePrint {
+    pub frame_no: u32,
+    pub phash: u64,
+    pub exact: u64,
+}
+
+impl FramePrint {
+    /// The perceptual hash's four unsigned 16-bit bands, bits 0–15 first. Two hashes within
+    /// Hamming distance 3 share at least one (pigeonhole), which is what the store indexes.
+    pub fn bands(&self) -> [u16; 4] {
+        phash_bands(self.phash)
+    }
+}
+
+/// A fingerprint recorded by another session that may match one asked about: its `exact`
+/// is equal, or its `phash` shares a band. The caller judges by Hamming distance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintMatch {
+    pub session_id: String,
+    pub try_no: u32,
+    pub frame_no: u32,
+    pub phash: u64,
+    pub exact: u64,
+}
+
+/// `phash`'s four unsigned 16-bit bands: bits 0–15, 16–31, 32–47, 48–63.
+pub fn phash_bands(phash: u64) -> [u16; 4] {
+    [0, 16, 32, 48].map(|shift| (phash >> shift) as u16)
+}
+
 /// The day number (days since the Unix epoch, UTC) that daily quotas count in.
 pub fn utc_day(now_ms: i64) -> i64 {
     now_ms.div_euclid(86_400_000)
@@ -444,6 +477,20 @@ mod tests {
             assert_eq!(WebhookStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(WebhookStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn bands_are_unsigned_and_ordered() {
+        assert_eq!(
+            phash_bands(0xFFFF_8000_0001_1234),
+            [0x1234, 0x0001, 0x8000, 0xFFFF]
+        );
+        let p = FramePrint {
+            frame_no: 0,
+            phash: u64::MAX,
+            exact: 0,
+        };
+        assert_eq!(p.bands(), [65535; 4]);
     }
 
     #[test]

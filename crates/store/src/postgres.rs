@@ -3,6 +3,8 @@
 //! Every multi-statement write runs in one transaction; uniqueness and counters are left to
 //! the database (`ON CONFLICT`, `UPDATE … RETURNING`) so concurrent replicas stay correct.
 
+mod prints;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use sqlx::{Connection, Row};
 use crate::migrate;
 use crate::model::*;
 use crate::{
-    lease_token, split_list, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX,
+    lease_token, split_list, truncate, PrintQuery, Result, Store, StoreError, ATTEMPT_ERROR_MAX,
     SESSION_TAKES_LINK,
 };
 
@@ -1017,5 +1019,36 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_prints(
+        &self,
+        session_id: &str,
+        try_no: u32,
+        created_at_ms: i64,
+        prints: &[FramePrint],
+    ) -> Result<()> {
+        if prints.is_empty() {
+            return Ok(());
+        }
+        prints::insert(&self.pool, session_id, try_no, created_at_ms, prints).await
+    }
+
+    async fn find_prints(
+        &self,
+        session_id: &str,
+        since_ms: i64,
+        prints: &[FramePrint],
+        limit: usize,
+    ) -> Result<Vec<PrintMatch>> {
+        if prints.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = PrintQuery::new(prints);
+        prints::find(&self.pool, session_id, since_ms, &query, limit).await
+    }
+
+    async fn purge_prints(&self, before_ms: i64) -> Result<u64> {
+        prints::purge(&self.pool, before_ms).await
     }
 }

@@ -695,6 +695,162 @@ async fn webhook_queue(s: Arc<dyn Store>) {
     assert_eq!(s.webhook_jobs(all).await.unwrap().len(), 20);
 }
 
+fn print(frame_no: u32, phash: u64, exact: u64) -> FramePrint {
+    FramePrint {
+        frame_no,
+        phash,
+        exact,
+    }
+}
+
+/// Sorted (session, try, frame) of each match, for comparisons that ignore order.
+fn found(m: &[PrintMatch]) -> Vec<(String, u32, u32)> {
+    let mut v: Vec<_> = m
+        .iter()
+        .map(|p| (p.session_id.clone(), p.try_no, p.frame_no))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn frame_prints(s: Arc<dyn Store>) {
+    let top = 0x8000_0000_0000_0000u64;
+    // Session "a": exact and perceptual hashes with the top bit set must round-trip.
+    let a = [
+        print(0, 0xF123_4567_89AB_CDEF, u64::MAX),
+        print(1, 0x0000_0000_0000_0000, top | 7),
+        print(2, 0xFFFF_0000_FFFF_0000, 42),
+    ];
+    s.record_prints("a", 1, NOW, &a).await.unwrap();
+    // Recording the same frames again (a retried call) adds nothing.
+    s.record_prints("a", 1, NOW, &a).await.unwrap();
+    s.record_prints("a", 1, NOW, &[]).await.unwrap();
+
+    // Exact match, found from another session, values intact.
+    let q = [print(9, 0x1111_2222_3333_4444, u64::MAX)];
+    let m = s.find_prints("b", NOW, &q, 10).await.unwrap();
+    assert_eq!(
+        m,
+        vec![PrintMatch {
+            session_id: "a".into(),
+            try_no: 1,
+            frame_no: 0,
+            phash: 0xF123_4567_89AB_CDEF,
+            exact: u64::MAX,
+        }]
+    );
+    // Its own session is excluded; so are rows recorded before `since_ms`.
+    assert!(s.find_prints("a", NOW, &q, 10).await.unwrap().is_empty());
+    assert!(s
+        .find_prints("b", NOW + 1, &q, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let q = [print(0, 0x1111_2222_3333_4444, top | 7)];
+    let m = s.find_prints("b", 0, &q, 10).await.unwrap();
+    assert_eq!(found(&m), vec![("a".into(), 1, 1)]);
+    assert_eq!(m[0].exact, top | 7);
+
+    // Band match: three bits flipped in three different bands still shares the fourth.
+    let near = 0xF123_4567_89AB_CDEF ^ (1 << 3) ^ (1 << 20) ^ (1 << 63);
+    assert_eq!((near ^ 0xF123_4567_89AB_CDEFu64).count_ones(), 3);
+    let m = s
+        .find_prints("b", NOW, &[print(0, near, 5)], 10)
+        .await
+        .unwrap();
+    assert_eq!(found(&m), vec![("a".into(), 1, 0)]);
+    assert_eq!(m[0].phash, 0xF123_4567_89AB_CDEF);
+    // The top band 0xFFFF (a negative i64 bit pattern) matches frame 2's.
+    let m = s
+        .find_prints("b", NOW, &[print(0, 0xFFFF_1234_5678_9ABC, 5)], 10)
+        .await
+        .unwrap();
+    assert_eq!(found(&m), vec![("a".into(), 1, 2)]);
+    // Every band differs: nothing.
+    let far = [print(0, 0x0101_0202_0303_0404, 6)];
+    assert!(s.find_prints("b", NOW, &far, 10).await.unwrap().is_empty());
+    assert!(s.find_prints("b", NOW, &[], 10).await.unwrap().is_empty());
+
+    // Exact matches come first, and `limit` is respected.
+    for (i, session) in ["c", "d", "e"].iter().enumerate() {
+        s.record_prints(
+            session,
+            2,
+            NOW + i as i64,
+            &[print(7, 0x0A0A_0B0B_0C0C_0D0D, 99)],
+        )
+        .await
+        .unwrap();
+    }
+    s.record_prints("f", 1, NOW, &[print(3, 0x0A0A_0000_0000_0000, 1)])
+        .await
+        .unwrap();
+    let q = [
+        print(0, 0x0A0A_1111_1111_1111, 1000),
+        print(1, 0x1234_1234_1234_1234, 99),
+    ];
+    let all = s.find_prints("z", NOW, &q, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all[..3].iter().all(|m| m.exact == 99), "{all:?}");
+    assert_eq!(all[3].session_id, "f");
+    let two = s.find_prints("z", NOW, &q, 2).await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert!(two.iter().all(|m| m.exact == 99));
+    assert_eq!(s.find_prints("z", NOW, &q, 4).await.unwrap().len(), 4);
+    assert!(s.find_prints("z", NOW, &q, 0).await.unwrap().is_empty());
+    assert_eq!(
+        found(&s.find_prints("z", NOW + 2, &q, 10).await.unwrap()),
+        vec![("e".into(), 2, 7)]
+    );
+
+    // Purge removes only rows recorded before the cut-off.
+    assert_eq!(s.purge_prints(NOW).await.unwrap(), 0);
+    assert_eq!(s.purge_prints(NOW + 2).await.unwrap(), 6);
+    assert_eq!(
+        found(&s.find_prints("z", 0, &q, 10).await.unwrap()),
+        vec![("e".into(), 2, 7)]
+    );
+    assert_eq!(s.purge_prints(NOW + 2).await.unwrap(), 0);
+}
+
+/// A whole try's frames in one call, and a lookup with as many prints: no parameter limit.
+async fn frame_prints_in_bulk(s: Arc<dyn Store>) {
+    let spread = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let old: Vec<FramePrint> = (0..1000)
+        .map(|i| print(i as u32, spread(i), spread(i + 5000)))
+        .collect();
+    s.record_prints("old", 1, NOW - 10, &old).await.unwrap();
+    let mine: Vec<FramePrint> = (0..1200)
+        .map(|i| print(i as u32, spread(i), spread(i) ^ 1))
+        .collect();
+    s.record_prints("mine", 1, NOW, &mine).await.unwrap();
+    s.record_prints("mine", 2, NOW, &mine).await.unwrap();
+    // Each of "mine"'s phashes equals one of "old"'s: every old row is a band candidate.
+    let m = s.find_prints("mine", 0, &mine, 5000).await.unwrap();
+    assert_eq!(m.len(), 1000);
+    assert!(m.iter().all(|p| p.session_id == "old"));
+    let m = s.find_prints("mine", NOW, &mine, 5000).await.unwrap();
+    assert!(m.is_empty());
+    // A third session asks with the old prints: their 1000 exact matches first, then the
+    // rows of "mine" whose phash shares a band (its first 1000 frames' equal the old ones).
+    let bands: Vec<[u16; 4]> = old.iter().map(FramePrint::bands).collect();
+    let band_rows = mine
+        .iter()
+        .filter(|p| {
+            let b = p.bands();
+            bands.iter().any(|q| (0..4).any(|i| q[i] == b[i]))
+        })
+        .count();
+    assert!((1000..1200).contains(&band_rows));
+    let m = s.find_prints("x", 0, &old, 5000).await.unwrap();
+    assert_eq!(m.len(), 1000 + 2 * band_rows);
+    assert!(m[..1000].iter().all(|p| p.session_id == "old"));
+    assert!(m[1000..].iter().all(|p| p.session_id == "mine"));
+    assert_eq!(s.find_prints("x", 0, &old, 50).await.unwrap().len(), 50);
+    assert_eq!(s.purge_prints(NOW).await.unwrap(), 1000);
+    assert_eq!(s.purge_prints(NOW + 1).await.unwrap(), 2400);
+}
+
 macro_rules! suite {
     ($($case:ident),*) => {
         mod sqlite {
@@ -735,7 +891,9 @@ suite!(
     sessions_quota_and_results,
     balance_and_ui,
     secondary_link,
-    webhook_queue
+    webhook_queue,
+    frame_prints,
+    frame_prints_in_bulk
 );
 
 /// Migrations run twice are a no-op, and data survives reopening (the SQLite file).

@@ -3,6 +3,7 @@
 //! Writes go through one writer thread with group commit ([`writer`]); reads run on a small
 //! pool of read connections, which WAL mode lets proceed while the writer commits.
 
+mod prints;
 mod rows;
 mod writer;
 
@@ -15,7 +16,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::migrate::{self, Migration};
 use crate::model::*;
 use crate::{
-    lease_token, truncate, Result, Store, StoreError, ATTEMPT_ERROR_MAX, SESSION_TAKES_LINK,
+    lease_token, truncate, PrintQuery, Result, Store, StoreError, ATTEMPT_ERROR_MAX,
+    PRINT_PURGE_BATCH, SESSION_TAKES_LINK,
 };
 use rows::{ACCOUNT_COLS, KEY_COLS, WEBHOOK_COLS};
 use writer::Writer;
@@ -938,5 +940,53 @@ impl Store for SqliteStore {
                 Ok(n as u64)
             })
             .await
+    }
+
+    async fn record_prints(
+        &self,
+        session_id: &str,
+        try_no: u32,
+        created_at_ms: i64,
+        prints: &[FramePrint],
+    ) -> Result<()> {
+        if prints.is_empty() {
+            return Ok(());
+        }
+        let id = session_id.to_owned();
+        let prints = prints.to_vec();
+        self.writer
+            .write(move |c| prints::insert(c, &id, try_no, created_at_ms, &prints))
+            .await
+    }
+
+    async fn find_prints(
+        &self,
+        session_id: &str,
+        since_ms: i64,
+        prints: &[FramePrint],
+        limit: usize,
+    ) -> Result<Vec<PrintMatch>> {
+        if prints.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let id = session_id.to_owned();
+        let query = PrintQuery::new(prints);
+        self.read(move |c| prints::find(c, &id, since_ms, &query, limit))
+            .await
+    }
+
+    async fn purge_prints(&self, before_ms: i64) -> Result<u64> {
+        // One batch per writer job, so commits of other callers interleave with a long purge.
+        let mut total = 0;
+        loop {
+            let n = self
+                .writer
+                .write(move |c| prints::purge_step(c, before_ms))
+                .await?;
+            total += n;
+            if n < PRINT_PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 }
