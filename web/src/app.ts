@@ -6,6 +6,7 @@ import { isCameraFailure, openCamera, type CameraFailure } from './camera';
 import { Detector, type Analysis } from './detector';
 import { background, button, h, icon, styled } from './dom';
 import { Steadiness, pose, tipFor, type Tip } from './guidance';
+import { isCentre } from './follow';
 import { format, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
 import { resolveLook, resultButtons, type Look } from './look';
@@ -37,6 +38,7 @@ const MAX_FRAME_SIDE = 640;
 const LOADING_MAX_MS = 600;
 
 const ACTION_KEYS: Record<Action | 'near', Key> = {
+  look: 'actLook',
   blink: 'actBlink',
   open_mouth: 'actOpenMouth',
   turn_left: 'actTurnLeft',
@@ -94,6 +96,8 @@ export class App {
   private baselineSizes: number[] = [];
   private steps: StepMsg[] = [];
   private totalSteps = 0;
+  /** The current target's number in the follow part (1-based). */
+  private lookNo = 0;
   private far: Candidate | null = null;
   private near: Candidate | null = null;
   private nearPhaseStarted = 0;
@@ -332,10 +336,19 @@ export class App {
 
   private showStep(m: StepMsg): void {
     const text = this.s[ACTION_KEYS[m.action]];
+    const following = m.action === 'look' && document.body.dataset.action === 'look';
     this.view.live('challenge', m.action);
-    this.view.say({ text }, format(this.s.stepOf, { current: m.index + 1, total: m.total }));
+    if (m.action === 'look' && m.target) {
+      // The follow part: one instruction for all its targets (announced and spoken once, at
+      // the first), the dot moves; the detail line counts the targets.
+      this.lookNo = following ? this.lookNo + 1 : 1;
+      this.view.target(m.target);
+      this.view.say({ text }, isCentre(m.target) ? this.s.followCentre : format(this.s.followOf, { current: this.lookNo }));
+    } else {
+      this.view.say({ text }, format(this.s.stepOf, { current: m.index + 1, total: m.total }));
+    }
     this.view.progress(m.index / m.total);
-    this.speaker.say(text, true);
+    if (!following) this.speaker.say(text, true);
     clearInterval(this.countdownTimer);
     const tick = (): void => this.view.setCountdown(secondsLeft(m.deadline, Date.now(), this.offset));
     tick();

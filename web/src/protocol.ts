@@ -12,8 +12,9 @@ export const Kind = {
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-export type Action = 'blink' | 'open_mouth' | 'turn_left' | 'turn_right' | 'nod' | 'move_closer';
+export type Action = 'look' | 'blink' | 'open_mouth' | 'turn_left' | 'turn_right' | 'nod' | 'move_closer';
 export const ACTIONS: readonly Action[] = [
+  'look',
   'blink',
   'open_mouth',
   'turn_left',
@@ -84,6 +85,13 @@ export interface StepMsg {
   total: number;
   action: Action;
   deadline: number;
+  /** `look` steps only: where the dot is, in the user's own view — x towards their right,
+   * y up, each in −1…1. */
+  target?: Target;
+}
+export interface Target {
+  x: number;
+  y: number;
 }
 export interface VerifyingMsg {
   type: 'verifying';
@@ -138,6 +146,11 @@ export function parseServer(text: string): ServerMsg | { type: 'invalid'; raw: s
       if (!ACTIONS.includes(m.action) || typeof m.deadline !== 'number') {
         return { type: 'invalid', raw: text };
       }
+      if (m.action === 'look') {
+        const t = m.target;
+        if (!t || !Number.isFinite(t.x) || !Number.isFinite(t.y)) return { type: 'invalid', raw: text };
+        return { ...m, target: { x: clamp1(t.x), y: clamp1(t.y) } };
+      }
       return m;
     case 'session':
     case 'challenge':
@@ -151,6 +164,8 @@ export function parseServer(text: string): ServerMsg | { type: 'invalid'; raw: s
       return { type: 'invalid', raw: text };
   }
 }
+
+const clamp1 = (v: number): number => Math.max(-1, Math.min(1, v));
 
 /** The server-minus-page clock offset, from a `serverTime` stamped when `receivedAt` (page ms). */
 export function clockOffset(serverTime: number, receivedAt: number): number {

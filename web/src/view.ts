@@ -1,9 +1,12 @@
 // The screens. Each call replaces the panel's content and sets the test hooks on <body>:
-// data-state (the screen) and, during a challenge, data-action (the step's action).
+// data-state (the screen) and, during a challenge, data-action (the step's action) and, for a
+// `look` step, data-target ("x,y" as the server sent it).
 
 import { background, button, h, icon, styled } from './dom';
 import type { Key, Strings } from './i18n';
 import { format } from './i18n';
+import { dotPosition, targetKey } from './follow';
+import type { Target } from './protocol';
 import type { Look, Styled } from './look';
 
 export type State =
@@ -34,6 +37,8 @@ export class View {
   readonly meterFill: HTMLElement;
   readonly countdown: HTMLElement;
   readonly ring: HTMLElement;
+  /** The follow part's target dot, over the preview; hidden outside `look` steps. */
+  readonly dot: HTMLElement;
   readonly header: HTMLElement;
 
   constructor(
@@ -46,7 +51,9 @@ export class View {
     this.video.muted = true;
     this.ring = h('div', { class: 'ring', 'aria-hidden': 'true' });
     this.countdown = h('div', { class: 'countdown', 'aria-hidden': 'true' });
-    this.stage = h('div', { class: 'stage', hidden: true }, this.video, this.ring, this.countdown);
+    // Decorative for a screen reader: the instruction line says what to do.
+    this.dot = h('div', { class: 'target-dot', 'aria-hidden': 'true', hidden: true, 'data-testid': 'target-dot' });
+    this.stage = h('div', { class: 'stage', hidden: true }, this.video, this.ring, this.dot, this.countdown);
     this.instruction = h('p', { class: 'instruction', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
     this.detail = h('p', { class: 'detail' });
     this.meterFill = h('div', { class: 'meter-fill' });
@@ -72,6 +79,7 @@ export class View {
     document.body.dataset.state = name;
     if (action) document.body.dataset.action = action;
     else delete document.body.dataset.action;
+    if (action !== 'look') this.target(null);
     this.stage.hidden = !(name === 'positioning' || name === 'challenge');
     document.body.classList.toggle('live', !this.stage.hidden);
     if (this.stage.hidden) background(document.body);
@@ -193,6 +201,21 @@ export class View {
   /** The ring around the face: its shape (dashed or solid) carries the same meaning as the text. */
   ringState(kind: 'idle' | 'good' | 'action'): void {
     this.ring.dataset.kind = kind;
+  }
+
+  /** Shows the dot at a `look` target (it glides there from the previous one), or hides it. */
+  target(t: Target | null): void {
+    if (!t) {
+      this.dot.hidden = true;
+      delete document.body.dataset.target;
+      return;
+    }
+    const { left, top } = dotPosition(t);
+    this.dot.style.setProperty('left', `${left}%`);
+    this.dot.style.setProperty('top', `${top}%`);
+    // From hidden the first target appears in place; moves between targets glide (style.css).
+    this.dot.hidden = false;
+    document.body.dataset.target = targetKey(t);
   }
 
   setCountdown(seconds: number | null): void {

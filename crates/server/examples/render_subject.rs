@@ -6,6 +6,11 @@
 //!
 //! The subject is scikit-image's astronaut photo (public domain, fetched with the models by
 //! `bash tools/models/setup.sh`) rendered as a textured 3-D head.
+//!
+//! Besides the actions' poses it writes a grid of head poses for the follow part's `look`
+//! steps (`look_y{YAW}_p{PITCH}.jpg`); the fake camera shows the one nearest to where a
+//! person following the target would have turned, with the conventions of the server
+//! tests' `respond_look`: yaw = −x·25°, pitch = +y·16°.
 
 #[allow(dead_code)]
 mod common {
@@ -52,6 +57,15 @@ const POSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The look grid: yaw from −25° to +25°, pitch from −16° to +16° (99 images). The steps
+/// match the fake camera's rounding (web/tests/browser/fake-camera.mjs).
+const LOOK_YAW: (i32, i32, i32) = (-25, 25, 5);
+const LOOK_PITCH: (i32, i32, i32) = (-16, 16, 4);
+
+fn range((from, to, step): (i32, i32, i32)) -> impl Iterator<Item = i32> {
+    (from..=to).step_by(step as usize)
+}
+
 fn act(name: &str) -> Act {
     let mut a = Act::REST;
     match name {
@@ -94,23 +108,47 @@ fn main() {
         eprintln!("{}: {e}", out.display());
         std::process::exit(1);
     }
+    let write = |name: &str, img: &image::RgbImage| {
+        let path = out.join(format!("{name}.jpg"));
+        if let Err(e) = std::fs::write(&path, jpeg(img)) {
+            eprintln!("{}: {e}", path.display());
+            std::process::exit(1);
+        }
+    };
     let mut readme = String::from(
         "Poses of the genuine test subject (astronaut photo as a textured 3-D head).\n\
          Frames should carry light camera noise so no two are byte-identical.\n\n",
     );
     for (name, how) in POSES {
         // A fixed seed: the files are the same on every run.
-        let img = subject.frame(act(name), 1);
-        let path = out.join(format!("{name}.jpg"));
-        if let Err(e) = std::fs::write(&path, jpeg(&img)) {
-            eprintln!("{}: {e}", path.display());
-            std::process::exit(1);
-        }
+        write(name, &subject.frame(act(name), 1));
         readme.push_str(&format!("{name}.jpg: {how}\n"));
     }
+    let mut looks = 0;
+    for yaw in range(LOOK_YAW) {
+        for pitch in range(LOOK_PITCH) {
+            let mut a = Act::REST;
+            a.pose.yaw = yaw as f32;
+            a.pose.pitch = pitch as f32;
+            write(&format!("look_y{yaw}_p{pitch}"), &subject.frame(a, 1));
+            looks += 1;
+        }
+    }
+    readme.push_str(&format!(
+        "look_y{{YAW}}_p{{PITCH}}.jpg: {looks} head poses for `look` steps, yaw {:?}..{:?} step {}°, \
+         pitch {:?}..{:?} step {}° (positive yaw = the subject's left, positive pitch = up). \
+         For a target (x to the user's right, y up): yaw = -x*25, pitch = +y*16, rounded to the \
+         grid; turn from the previous target to this one from about 300 ms to 750 ms after \
+         the step appears.\n",
+        LOOK_YAW.0, LOOK_YAW.1, LOOK_YAW.2, LOOK_PITCH.0, LOOK_PITCH.1, LOOK_PITCH.2
+    ));
     if let Err(e) = std::fs::write(out.join("README.txt"), readme) {
         eprintln!("{}: {e}", out.display());
         std::process::exit(1);
     }
-    println!("wrote {} poses to {}", POSES.len(), out.display());
+    println!(
+        "wrote {} poses and {looks} look poses to {}",
+        POSES.len(),
+        out.display()
+    );
 }

@@ -1,11 +1,15 @@
 // A scriptable camera: an init script replaces getUserMedia with a canvas stream that shows
-// the pose the page asks for (document.body.dataset.action). Images come from same-origin
-// paths (/__fake/NAME.jpg) that the test fulfils with context.route, so the page's CSP holds.
+// the pose the page asks for (document.body.dataset.action, and for a `look` step
+// document.body.dataset.target). Images come from same-origin paths (/__fake/NAME.jpg) that
+// the test fulfils with context.route, so the page's CSP holds.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const POSES = ['neutral', 'blink', 'open_mouth', 'turn_left', 'turn_right', 'nod', 'near'];
+/** The look grid of render_subject (its README.txt): yaw and pitch in degrees, and the head's
+ * turn for a target at full reach (the server tests' respond_look). */
+export const LOOK_GRID = { yaw: [-25, 25, 5], pitch: [-16, 16, 4], yawPerX: 25, pitchPerY: 16 };
 
 /** Serves `dir/POSE.jpg` (or one image for every pose) under /__fake/ to pages of `context`. */
 export async function serveFakeImages(context, source) {
@@ -26,6 +30,7 @@ export async function serveFakeImages(context, source) {
  */
 export async function installFakeCamera(context, opts = {}) {
   await context.addInitScript((cfg) => {
+    const grid = cfg.lookGrid;
     const md = navigator.mediaDevices;
     if (!md) return;
     const poses = ['neutral', 'blink', 'open_mouth', 'turn_left', 'turn_right', 'nod', 'near'];
@@ -42,12 +47,37 @@ export async function installFakeCamera(context, opts = {}) {
       canvas.height = H;
       const ctx = canvas.getContext('2d');
       const images = {};
-      for (const n of cfg.mode === 'subject' ? poses : ['neutral']) {
+      const load = async (n) => {
         const res = await fetch(`/__fake/${n}.jpg`);
         if (res.ok) images[n] = await createImageBitmap(await res.blob());
+      };
+      for (const n of cfg.mode === 'subject' ? poses : ['neutral']) await load(n);
+      // The look grid (99 images) loads in the background: the follow part starts seconds
+      // after the camera, and a pose not yet loaded shows as neutral.
+      const lookName = (yaw, pitch) => `look_y${yaw}_p${pitch}`;
+      if (cfg.mode === 'subject') {
+        void (async () => {
+          for (let yaw = grid.yaw[0]; yaw <= grid.yaw[1]; yaw += grid.yaw[2]) {
+            for (let pitch = grid.pitch[0]; pitch <= grid.pitch[1]; pitch += grid.pitch[2]) await load(lookName(yaw, pitch));
+          }
+        })();
       }
       let action = '';
       let since = performance.now();
+      // The follow part: the head turns from the previous target (the centre at first) to the
+      // new one from 300 to 750 ms after it appears, as the server tests' respond_look.
+      let target = '';
+      let from = [0, 0];
+      let to = [0, 0];
+      let targetSince = since;
+      const lookPose = (now) => {
+        const k = Math.min(1, Math.max(0, (now - targetSince - 300) / 450));
+        const x = from[0] + k * (to[0] - from[0]);
+        const y = from[1] + k * (to[1] - from[1]);
+        const snap = (v, [lo, hi, step]) => Math.min(hi, Math.max(lo, Math.round(v / step) * step)) || 0;
+        // The user's right is the image's left in an unmirrored frame: yaw falls.
+        return lookName(snap(-x * grid.yawPerX, grid.yaw), snap(y * grid.pitchPerY, grid.pitch));
+      };
       // [start, duration] in ms after the step appears, per the README.txt of render_subject.
       const timing = {
         blink: [400, 300],
@@ -66,6 +96,20 @@ export async function installFakeCamera(context, opts = {}) {
           action = a;
           since = now;
         }
+        if (a === 'look') {
+          const tg = document.body?.dataset.target ?? '';
+          if (tg !== target) {
+            const [x, y] = tg.split(',').map(Number);
+            // Wherever the head is now is where the next turn starts.
+            const k = Math.min(1, Math.max(0, (now - targetSince - 300) / 450));
+            from = target ? [from[0] + k * (to[0] - from[0]), from[1] + k * (to[1] - from[1])] : [0, 0];
+            to = [x || 0, y || 0];
+            target = tg;
+            targetSince = now;
+          }
+          return lookPose(now);
+        }
+        target = '';
         const t = now - since;
         const tm = timing[a];
         if (!tm || t < tm[0] || t >= tm[0] + tm[1]) return 'neutral';
@@ -86,12 +130,12 @@ export async function installFakeCamera(context, opts = {}) {
         fake.pose = pose;
         ctx.fillStyle = '#6b7280';
         ctx.fillRect(0, 0, W, H);
-        if (fake.mode === 'subject' && images[pose]) {
+        if (fake.mode === 'subject' && (images[pose] || pose.startsWith('look_'))) {
           // The renders are 640×480; zoom (about the middle) and dx/dy place the person in
           // front of the camera: nearer, lower. Every pose gets the same placement, so the
           // head's own movements and the far/near ratio stay as rendered.
           const z = fake.zoom;
-          ctx.drawImage(images[pose], (W - W * z) / 2 + fake.dx * W, (H - H * z) / 2 + fake.dy * H, W * z, H * z);
+          ctx.drawImage(images[pose] ?? images.neutral, (W - W * z) / 2 + fake.dx * W, (H - H * z) / 2 + fake.dy * H, W * z, H * z);
         } else if (fake.mode !== 'none' && images.neutral) {
           // One photo: "closer" is the same picture larger.
           const zoom = fake.zoom * (pose === 'near' ? 1.6 : 1);
@@ -111,7 +155,7 @@ export async function installFakeCamera(context, opts = {}) {
       setInterval(draw, 33);
       return canvas.captureStream(30);
     };
-  }, opts);
+  }, { lookGrid: LOOK_GRID, ...opts });
 }
 
 /** Where the astronaut's face is in models/testdata/astronaut.png (fractions of the picture). */

@@ -28,7 +28,8 @@ function renderedSubject() {
 
 function findSubject() {
   if (process.env.OL_SUBJECT === 'photo') return null;
-  if (existsSync(join(SUBJECT_DIR, 'neutral.jpg'))) return SUBJECT_DIR;
+  // The look grid came later: a cache without it is rendered again.
+  if (existsSync(join(SUBJECT_DIR, 'look_y0_p0.jpg'))) return SUBJECT_DIR;
   if (!existsSync(join(ROOT, 'crates/server/examples/render_subject.rs'))) return null;
   execFileSync('cargo', ['run', '--quiet', '-p', 'openliveness-server', '--example', 'render_subject', '--', SUBJECT_DIR], { cwd: ROOT, stdio: 'inherit' });
   return existsSync(join(SUBJECT_DIR, 'neutral.jpg')) ? SUBJECT_DIR : null;
@@ -69,13 +70,20 @@ async function runFlow(page, prefix = '') {
 async function followTry(page, prefix = '') {
   const seen = new Set();
   const actions = [];
+  /** The follow part's targets as the page showed them ("x,y"), and whether the dot was seen. */
+  const targets = [];
+  let dotSeen = false;
   const end = Date.now() + FLOW_MS;
   for (;;) {
-    const { s, a, text } = await page.evaluate(() => ({
+    const { s, a, text, target, dot } = await page.evaluate(() => ({
       s: document.body.dataset.state,
       a: document.body.dataset.action ?? '',
       text: document.querySelector('.instruction')?.textContent ?? '',
+      target: document.body.dataset.target ?? '',
+      dot: !!document.querySelector('[data-testid=target-dot]:not([hidden])'),
     }));
+    if (a === 'look' && target && targets.at(-1) !== target) targets.push(target);
+    dotSeen ||= a === 'look' && dot;
     const key = a ? `${s}-${a}` : s;
     if (!seen.has(key)) {
       seen.add(key);
@@ -85,7 +93,7 @@ async function followTry(page, prefix = '') {
       if (s === 'positioning' && !text) await page.waitForTimeout(300);
       await shot(page, `${prefix}${key}`);
     }
-    if (['result', 'timeout', 'finished', 'error', 'expired'].includes(s)) return { state: s, actions, seen };
+    if (['result', 'timeout', 'finished', 'error', 'expired'].includes(s)) return { state: s, actions, seen, targets, dotSeen };
     if (Date.now() > end) throw new Error(`no verdict within ${FLOW_MS} ms; states seen: ${[...seen].join(', ')}`);
     await page.waitForTimeout(50);
   }
@@ -118,6 +126,10 @@ describe('session page against the real server', () => {
       assert.equal(wsFrames.near, 1, 'one near still');
       assert.ok(wsFrames.frames >= 40, `frames streamed: ${wsFrames.frames}`);
       assert.ok(run.actions.length >= 2, `steps shown: ${run.actions}`);
+      // Every try opens with the follow part: the dot visits several targets, the centre last.
+      assert.equal(run.actions[0], 'look', `the first step: ${run.actions}`);
+      assert.ok(run.dotSeen, 'the target dot was shown');
+      assert.ok(run.targets.length >= 4 && run.targets.at(-1) === '0,0', `targets: ${run.targets}`);
       const r = await server.result(s.signatureId);
       assert.ok(r.data?.imageFar && r.data?.imageNear, `Get Result has both stills: ${r.code}`);
       const passed = await page.evaluate(() => document.body.dataset.result);

@@ -41,6 +41,11 @@ describe('text messages', () => {
   it('parses server messages and rejects malformed ones', () => {
     expect(parseServer('{"type":"step","index":0,"total":3,"action":"nod","deadline":5}')).toMatchObject({ type: 'step', action: 'nod' });
     expect(parseServer('{"type":"step","index":0,"total":3,"action":"dance","deadline":5}').type).toBe('invalid');
+    // A look step carries its target; out-of-range values are held to the unit square.
+    expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":0.62,"y":-0.31}}')).toMatchObject({ action: 'look', target: { x: 0.62, y: -0.31 } });
+    expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":1.5,"y":-3}}')).toMatchObject({ target: { x: 1, y: -1 } });
+    expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5}').type).toBe('invalid');
+    expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":"a","y":0}}').type).toBe('invalid');
     expect(parseServer('not json').type).toBe('invalid');
     expect(parseServer('[1]').type).toBe('invalid');
     expect(parseServer('{"type":"surprise"}').type).toBe('invalid');
