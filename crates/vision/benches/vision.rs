@@ -9,7 +9,9 @@ use std::io::Cursor;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::RgbImage;
-use openliveness_vision::{decode_image, Engine, EngineOptions, Frame, Runtime, Tracker};
+use openliveness_vision::{
+    decode_image, DetectorModel, Engine, EngineOptions, Frame, Runtime, Tracker,
+};
 
 // The tests' helpers: model lookup, photos, the synthetic camera frame.
 #[path = "../tests/common/mod.rs"]
@@ -24,7 +26,9 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-/// Each runtime twice: with iris eye refinement (the default) and mesh only.
+/// Each runtime three times: the default (iris eyes, both detectors), mesh-only
+/// eyes, and the short-range detector alone (`far_faces: false`, the pipeline
+/// before the full-range detector was added).
 fn engines() -> Vec<(String, Engine)> {
     let mut runtimes = vec![("tract", Runtime::Tract)];
     if cfg!(feature = "ort") {
@@ -32,12 +36,17 @@ fn engines() -> Vec<(String, Engine)> {
     }
     let mut out = Vec::new();
     for (name, runtime) in runtimes {
-        for (suffix, refine_eyes) in [("", true), ("-mesh-only-eyes", false)] {
+        for (suffix, refine_eyes, far_faces) in [
+            ("", true, true),
+            ("-mesh-only-eyes", false, true),
+            ("-near-faces-only", true, false),
+        ] {
             let engine = Engine::load_with(
                 &models_dir(),
                 EngineOptions {
                     runtime,
                     refine_eyes,
+                    far_faces,
                     ..EngineOptions::default()
                 },
             )
@@ -58,11 +67,19 @@ fn benches(c: &mut Criterion) {
             _ => panic!("no face in the benchmark frame"),
         };
         let roi = face.mesh.next_roi();
-        let full = engine.options().refine_eyes;
+        let full = engine.options().refine_eyes && engine.options().far_faces;
         let mut g = c.benchmark_group(name);
         if full {
             g.bench_function("decode_jpeg_640x480", |b| {
                 b.iter(|| decode_image(&session[0]))
+            });
+            // Before issue 9 a detection was the short-range network alone;
+            // `detect` now adds the full-range one (far_faces).
+            g.bench_function("detect_short_range", |b| {
+                b.iter(|| engine.detect_with(&still, DetectorModel::ShortRange))
+            });
+            g.bench_function("detect_full_range", |b| {
+                b.iter(|| engine.detect_with(&still, DetectorModel::FullRange))
             });
             g.bench_function("detect", |b| b.iter(|| engine.detect(&still)));
             g.bench_function("mesh", |b| b.iter(|| engine.fit_mesh(&still, &roi)));

@@ -1,19 +1,70 @@
-//! BlazeFace (short range) decoding: anchors, scores, boxes, keypoints and
-//! weighted non-maximum suppression.
+//! BlazeFace decoding for both MediaPipe detectors: anchors, scores, boxes,
+//! keypoints and weighted non-maximum suppression.
 //!
-//! Invariants: the anchor table matches the model's 896 outputs (16×16×2 then
-//! 8×8×6, fixed size 1); boxes and keypoints come back in image pixels of the
-//! frame that was letterboxed into the 128×128 input.
+//! Invariants: each model's anchor table matches its outputs — short range
+//! 128² input, 896 anchors (16×16×2 then 8×8×6); full range 192² input, 2304
+//! anchors (48×48×1, stride 4); every anchor has fixed size 1, so regressors
+//! are offsets in input pixels. Boxes and keypoints come back in image pixels
+//! of the frame that was letterboxed into the input.
 
 use serde::Serialize;
 
 use crate::geometry::{BBox, Point, Roi};
 
-pub const INPUT_SIDE: usize = 128;
-const NUM_ANCHORS: usize = 896;
 const VALUES_PER_ANCHOR: usize = 16;
 /// Raw logits are clipped before the sigmoid, as MediaPipe does.
 const SCORE_CLIP: f32 = 100.0;
+/// MediaPipe's suppression threshold for both detectors.
+const NMS_IOU: f32 = 0.3;
+
+/// One BlazeFace variant: its square input side and its SSD anchor grids
+/// (cells per side, anchors per cell), in output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub input_side: usize,
+    grids: &'static [(usize, usize)],
+}
+
+/// Built for selfies: faces from about a tenth of the frame up.
+pub const SHORT_RANGE: Layout = Layout {
+    input_side: 128,
+    grids: &[(16, 2), (8, 6)],
+};
+
+/// Built for faces up to ~5 m away: one dense stride-4 grid.
+pub const FULL_RANGE: Layout = Layout {
+    input_side: 192,
+    grids: &[(48, 1)],
+};
+
+impl Layout {
+    pub fn num_anchors(&self) -> usize {
+        self.grids.iter().map(|(g, n)| g * g * n).sum()
+    }
+
+    /// Anchor centres in the unit square, in the model's output order.
+    pub fn anchors(&self) -> Vec<Point> {
+        let mut out = Vec::with_capacity(self.num_anchors());
+        for &(grid, per_cell) in self.grids {
+            for y in 0..grid {
+                for x in 0..grid {
+                    for _ in 0..per_cell {
+                        out.push(Point {
+                            x: (x as f32 + 0.5) / grid as f32,
+                            y: (y as f32 + 0.5) / grid as f32,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Output lengths: regressors, then logits.
+    pub fn output_lens(&self) -> (usize, usize) {
+        (self.num_anchors() * VALUES_PER_ANCHOR, self.num_anchors())
+    }
+}
 
 /// One face found by the detector.
 #[derive(Debug, Clone, Serialize)]
@@ -24,34 +75,18 @@ pub struct Detection {
     pub keypoints: [Point; 6],
 }
 
-/// Anchor centres in the unit square, in the model's output order.
-pub fn anchors() -> Vec<Point> {
-    let mut out = Vec::with_capacity(NUM_ANCHORS);
-    for (grid, per_cell) in [(16usize, 2usize), (8, 6)] {
-        for y in 0..grid {
-            for x in 0..grid {
-                for _ in 0..per_cell {
-                    out.push(Point {
-                        x: (x as f32 + 0.5) / grid as f32,
-                        y: (y as f32 + 0.5) / grid as f32,
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Decodes raw regressors/scores into detections above `min_score`, in image
-/// pixels through `roi` (the letterbox the input was sampled from).
+/// pixels through `roi` (the letterbox the input was sampled from), after
+/// weighted NMS.
 pub fn decode(
+    layout: &Layout,
     anchors: &[Point],
     regressors: &[f32],
     logits: &[f32],
     roi: &Roi,
     min_score: f32,
 ) -> Vec<Detection> {
-    let side = INPUT_SIDE as f32;
+    let side = layout.input_side as f32;
     let mut found = Vec::new();
     let n = anchors
         .len()
@@ -87,7 +122,28 @@ pub fn decode(
             keypoints,
         });
     }
-    weighted_nms(found, 0.3)
+    weighted_nms(found, NMS_IOU)
+}
+
+/// The near detections, plus each far detection that none of them covers:
+/// the two networks box the same face differently, so overlap is judged
+/// loosely (any overlap of note, or either centre inside the other box) and
+/// the near box, which places the mesh crop, wins.
+pub fn add_unseen(near: Vec<Detection>, far: Vec<Detection>) -> Vec<Detection> {
+    let mut out = near;
+    let known = out.len();
+    for f in far {
+        if !out[..known].iter().any(|n| same_face(&n.bbox, &f.bbox)) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn same_face(a: &BBox, b: &BBox) -> bool {
+    let inside =
+        |p: Point, r: &BBox| p.x >= r.x && p.x <= r.x + r.w && p.y >= r.y && p.y <= r.y + r.h;
+    a.iou(b) > 0.1 || inside(a.center(), b) || inside(b.center(), a)
 }
 
 /// MediaPipe's blending suppression: overlapping candidates are averaged,
@@ -134,9 +190,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn anchor_table_has_896_entries() {
-        let a = anchors();
-        assert_eq!(a.len(), NUM_ANCHORS);
+    fn short_range_anchor_table_has_896_entries() {
+        let a = SHORT_RANGE.anchors();
+        assert_eq!(a.len(), 896);
         assert_eq!(
             a[0],
             Point {
@@ -154,15 +210,37 @@ mod tests {
     }
 
     #[test]
+    fn full_range_anchor_table_is_one_48_grid() {
+        let a = FULL_RANGE.anchors();
+        assert_eq!(a.len(), 2304);
+        assert_eq!(
+            a[0],
+            Point {
+                x: 0.5 / 48.0,
+                y: 0.5 / 48.0
+            }
+        );
+        assert_eq!(
+            a[48],
+            Point {
+                x: 0.5 / 48.0,
+                y: 1.5 / 48.0
+            }
+        );
+        assert_eq!(FULL_RANGE.output_lens(), (2304 * 16, 2304));
+    }
+
+    #[test]
     fn nan_scores_are_dropped() {
-        let a = anchors();
-        let regs = vec![0.0; NUM_ANCHORS * VALUES_PER_ANCHOR];
-        let logits = vec![f32::NAN; NUM_ANCHORS];
+        let a = SHORT_RANGE.anchors();
+        let (n_regs, n_logits) = SHORT_RANGE.output_lens();
+        let regs = vec![0.0; n_regs];
+        let logits = vec![f32::NAN; n_logits];
         let roi = Roi {
             center: Point { x: 64.0, y: 64.0 },
             size: 128.0,
             angle: 0.0,
         };
-        assert!(decode(&a, &regs, &logits, &roi, 0.5).is_empty());
+        assert!(decode(&SHORT_RANGE, &a, &regs, &logits, &roi, 0.5).is_empty());
     }
 }

@@ -36,6 +36,20 @@ pub struct EngineOptions {
     /// Most faces meshed per image (largest first); bounds the work a crowd
     /// photo can cause.
     pub max_faces: usize,
+    /// Also run the full-range detector on every detection, so faces the
+    /// short-range one is too coarse for (below about a tenth of the frame)
+    /// are found and counted. The short-range boxes are kept for the faces
+    /// both see, so the mesh crop of a near face does not change.
+    pub far_faces: bool,
+}
+
+/// Which BlazeFace network a detection runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectorModel {
+    /// 128² input: faces at selfie distance.
+    ShortRange,
+    /// 192² input, stride-4 anchors: small and distant faces too.
+    FullRange,
 }
 
 impl Default for EngineOptions {
@@ -46,6 +60,7 @@ impl Default for EngineOptions {
             min_presence: 0.5,
             refine_eyes: true,
             max_faces: 8,
+            far_faces: true,
         }
     }
 }
@@ -76,7 +91,8 @@ pub struct Analysis {
 
 pub struct Engine {
     runners: HashMap<ModelKind, Box<dyn Runner>>,
-    anchors: Vec<Point>,
+    short_anchors: Vec<Point>,
+    full_anchors: Vec<Point>,
     options: EngineOptions,
 }
 
@@ -107,7 +123,8 @@ impl Engine {
         }
         Ok(Engine {
             runners,
-            anchors: detect::anchors(),
+            short_anchors: detect::SHORT_RANGE.anchors(),
+            full_anchors: detect::FULL_RANGE.anchors(),
             options,
         })
     }
@@ -139,17 +156,49 @@ impl Engine {
         }
     }
 
-    /// Every face in the frame, largest first.
+    /// Every face in the frame, largest first: the short-range detector's
+    /// faces, plus (with `far_faces`) the full-range detector's faces that
+    /// none of them covers.
     pub fn detect(&self, frame: &Frame) -> Result<Vec<Detection>, VisionError> {
+        let near = self.detect_with(frame, DetectorModel::ShortRange)?;
+        if !self.options.far_faces {
+            return Ok(near);
+        }
+        let far = self.detect_with(frame, DetectorModel::FullRange)?;
+        let mut found = detect::add_unseen(near, far);
+        found.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
+        Ok(found)
+    }
+
+    /// The faces one detector network finds in the whole frame, largest first.
+    pub fn detect_with(
+        &self,
+        frame: &Frame,
+        model: DetectorModel,
+    ) -> Result<Vec<Detection>, VisionError> {
+        let (kind, layout, anchors) = match model {
+            DetectorModel::ShortRange => (
+                ModelKind::Detector,
+                detect::SHORT_RANGE,
+                &self.short_anchors,
+            ),
+            DetectorModel::FullRange => (
+                ModelKind::DetectorFull,
+                detect::FULL_RANGE,
+                &self.full_anchors,
+            ),
+        };
         let roi = Roi::letterbox(frame);
-        let side = detect::INPUT_SIDE;
+        let side = layout.input_side;
         // BlazeFace wants [-1, 1].
         let input = to_nchw(&sample(frame, &roi, side), side, 2.0 / 255.0, -1.0);
-        let out = self.run(ModelKind::Detector, input)?;
-        let regs = Engine::output(&out, 0, ModelKind::Detector, 896 * 16)?;
-        let logits = Engine::output(&out, 1, ModelKind::Detector, 896)?;
+        let out = self.run(kind, input)?;
+        let (n_regs, n_logits) = layout.output_lens();
+        let regs = Engine::output(&out, 0, kind, n_regs)?;
+        let logits = Engine::output(&out, 1, kind, n_logits)?;
         let mut found = detect::decode(
-            &self.anchors,
+            &layout,
+            anchors,
             regs,
             logits,
             &roi,

@@ -25,7 +25,7 @@ mod signals;
 mod stills;
 
 pub use detect::Detection;
-pub use engine::{Analysis, Engine, EngineOptions, Face};
+pub use engine::{Analysis, DetectorModel, Engine, EngineOptions, Face};
 pub use frame::{decode_image, Frame, MAX_DIMENSION};
 pub use geometry::{BBox, Point, Roi};
 pub use iris::Eye;

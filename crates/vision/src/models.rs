@@ -17,7 +17,10 @@ pub const MODELS_DIR_ENV: &str = "OPENLIVENESS_MODELS_DIR";
 /// The networks the engine runs, each with its input geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModelKind {
+    /// BlazeFace short range: selfie-distance faces, the main face's box.
     Detector,
+    /// BlazeFace full range: small and distant faces, for counting.
+    DetectorFull,
     Mesh,
     Iris,
     AntiSpoof,
@@ -26,8 +29,9 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Detector,
+        ModelKind::DetectorFull,
         ModelKind::Mesh,
         ModelKind::Iris,
         ModelKind::AntiSpoof,
@@ -38,6 +42,7 @@ impl ModelKind {
     pub fn file_name(self) -> &'static str {
         match self {
             ModelKind::Detector => "face_detector.onnx",
+            ModelKind::DetectorFull => "face_detector_full.onnx",
             ModelKind::Mesh => "face_mesh.onnx",
             ModelKind::Iris => "iris.onnx",
             ModelKind::AntiSpoof => "antispoof.onnx",
@@ -49,6 +54,7 @@ impl ModelKind {
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Detector => "detector",
+            ModelKind::DetectorFull => "detector-full",
             ModelKind::Mesh => "mesh",
             ModelKind::Iris => "iris",
             ModelKind::AntiSpoof => "antispoof",
@@ -62,6 +68,7 @@ impl ModelKind {
     pub fn input_shape(self) -> [usize; 4] {
         match self {
             ModelKind::Detector => [1, 3, 128, 128],
+            ModelKind::DetectorFull => [1, 3, 192, 192],
             ModelKind::Mesh => [1, 3, 192, 192],
             ModelKind::Iris => [1, 3, 64, 64],
             ModelKind::AntiSpoof => [1, 128, 128, 3],
