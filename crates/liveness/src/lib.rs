@@ -27,5 +27,7 @@ pub use policy::Policy;
 pub use session::{
     Effect, Event, FailReason, Session, SessionPolicy, SessionState, TransitionError,
 };
-pub use signals::{cosine_similarity, FaceObs, FrameObs, StillObs};
-pub use verdict::{decide, AttackType, QualityOutcome, SignalOutcome, SignalReport, Verdict};
+pub use signals::{cosine_similarity, FaceObs, FrameObs, Seen, StillObs};
+pub use verdict::{
+    decide, decide_seen, AttackType, QualityOutcome, SignalOutcome, SignalReport, Verdict,
+};

@@ -123,6 +123,15 @@ pub struct Policy {
     /// Points off per target not reached. Default 30: one miss passes, two fail.
     pub follow_miss_penalty: u8,
 
+    // --- replays across sessions ---
+    /// A run of this many consecutive frames matching, in order, the frames
+    /// of one earlier session is injection (exact bytes always are). Default 4.
+    pub replay_min_run: usize,
+    /// ...provided the head moved by at least this much over the run (yaw or
+    /// pitch range): someone at rest at the same desk can look alike twice.
+    /// Default 4°.
+    pub replay_min_motion_deg: f32,
+
     // --- stream timing ---
     /// Frames per second over the challenge, at least (arrivals from the
     /// first to the last challenge frame); the protocol asks for 8–15.
@@ -263,6 +272,8 @@ impl Default for Policy {
             follow_centre_slack: 0.5,
             follow_miss_penalty: 30,
             min_frame_rate: 6.0,
+            replay_min_run: 4,
+            replay_min_motion_deg: 4.0,
             pre_challenge_slack_ms: 250,
             max_pre_challenge_frames: 2,
             max_clock_offset_ms: 60_000,

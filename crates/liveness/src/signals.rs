@@ -27,6 +27,21 @@ pub struct FrameObs {
     pub content_hash: u64,
 }
 
+/// What the server found of one try's frames and stills among the fingerprints of other
+/// sessions (kept for a window, default 30 days). Frames are named by `seq`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// The lookup ran; `false` when fingerprints were not available.
+    pub checked: bool,
+    /// Frames whose exact bytes another session sent.
+    pub exact: Vec<u32>,
+    /// Stills whose exact bytes another session sent.
+    pub exact_stills: usize,
+    /// Frames whose perceptual fingerprint is within a few bits of a frame of another
+    /// session: (seq, that session, that frame's position there).
+    pub similar: Vec<(u32, String, u32)>,
+}
+
 /// Measurements of one face in one frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaceObs {

@@ -15,9 +15,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::challenge::Challenge;
-use crate::checks::{actions, faces, follow, geometry, timing, Baseline, Stream};
+use crate::checks::{actions, faces, follow, geometry, replay, timing, Baseline, Stream};
 use crate::policy::Policy;
-use crate::signals::{FrameObs, StillObs};
+use crate::signals::{FrameObs, Seen, StillObs};
 
 /// The vendor's `attackType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +95,7 @@ pub struct Verdict {
 
 /// Judges one try. `frames` are every frame of the try, positioning
 /// included, ideally in arrival order; `far`/`near` are the stills.
+/// Without the cross-session fingerprints: see `decide_seen`.
 pub fn decide(
     challenge: &Challenge,
     frames: &[FrameObs],
@@ -102,9 +103,23 @@ pub fn decide(
     near: Option<&StillObs>,
     policy: &Policy,
 ) -> Verdict {
+    decide_seen(challenge, frames, far, near, &Seen::default(), policy)
+}
+
+/// `decide`, with what the server found of this try among other sessions'
+/// fingerprints.
+pub fn decide_seen(
+    challenge: &Challenge,
+    frames: &[FrameObs],
+    far: Option<&StillObs>,
+    near: Option<&StillObs>,
+    seen: &Seen,
+    policy: &Policy,
+) -> Verdict {
     let stream = Stream::new(challenge, frames, policy);
     let baseline = Baseline::new(&stream, policy);
     let mut signals = timing::check(&stream, near, policy);
+    signals.push(replay::check(&stream, seen, policy));
     signals.extend(faces::check(&stream, far, near, policy));
     signals.extend(follow::check(challenge, &stream, &baseline, policy));
     signals.extend(actions::check(challenge, &stream, &baseline, policy));

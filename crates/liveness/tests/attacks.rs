@@ -329,3 +329,68 @@ fn a_slow_stream_is_not_judged() {
         .unwrap();
     assert!(rate.explanation.contains("frames per second"));
 }
+
+#[test]
+fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not() {
+    use openliveness_liveness::{decide_seen, Seen};
+    let s = Scenario::genuine(ProductLevel::Standard, 41);
+    let judge_seen = |seen: &Seen| {
+        decide_seen(
+            &s.challenge,
+            &s.frames,
+            Some(&s.far),
+            Some(&s.near),
+            seen,
+            &Policy::default(),
+        )
+    };
+    let checked = Seen {
+        checked: true,
+        ..Seen::default()
+    };
+    assert!(judge_seen(&checked).passed);
+
+    // One frame's exact bytes came from another session.
+    let exact = Seen {
+        exact: vec![s.frames[40].seq],
+        ..checked.clone()
+    };
+    assert_attack(&judge_seen(&exact), AttackType::Injection);
+
+    // A run of moving frames (the follow part) matches, in order, another session's.
+    let moving: Vec<u32> = s
+        .frames
+        .iter()
+        .filter(|f| f.arrival_ms > ISSUED_AT_MS + 600)
+        .take(6)
+        .map(|f| f.seq)
+        .collect();
+    let spliced = Seen {
+        similar: moving
+            .iter()
+            .enumerate()
+            .map(|(i, seq)| (*seq, "earlier#1".to_owned(), 100 + i as u32))
+            .collect(),
+        ..checked.clone()
+    };
+    assert_attack(&judge_seen(&spliced), AttackType::Injection);
+
+    // The same person at rest at the same desk: positioning frames look alike.
+    let at_rest: Vec<u32> = s
+        .frames
+        .iter()
+        .filter(|f| f.arrival_ms < ISSUED_AT_MS)
+        .take(8)
+        .map(|f| f.seq)
+        .collect();
+    let look_alike = Seen {
+        similar: at_rest
+            .iter()
+            .enumerate()
+            .map(|(i, seq)| (*seq, "yesterday#1".to_owned(), 10 + i as u32))
+            .collect(),
+        ..checked
+    };
+    let v = judge_seen(&look_alike);
+    assert!(v.passed, "{}", explain(&v));
+}

@@ -21,6 +21,7 @@ mod frame;
 mod geometry;
 mod iris;
 mod mesh;
+mod print;
 mod signals;
 mod stills;
 
@@ -30,6 +31,7 @@ pub use frame::{decode_image, Frame, MAX_DIMENSION};
 pub use geometry::{BBox, Point, Roi};
 pub use iris::Eye;
 pub use mesh::{Mesh, LEFT_EYE_OUTER, NUM_POINTS, RIGHT_EYE_OUTER};
+pub use print::{hamming, perceptual_hash};
 pub use signals::Signals;
 pub use stills::{cosine_similarity, StillScores};
 

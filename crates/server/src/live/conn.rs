@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use openliveness_liveness::{
-    decide, Effect, Event, FailReason, FrameObs, Policy, Session as LiveSession, SessionPolicy,
-    SessionState, StillObs,
+    decide_seen, Effect, Event, FailReason, FrameObs, Policy, Seen, Session as LiveSession,
+    SessionPolicy, SessionState, StillObs,
 };
-use openliveness_store::{Account, Session, SessionStatus};
+use openliveness_store::{Account, FramePrint, Session, SessionStatus};
 use openliveness_vision::{Engine, Face, Frame};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -53,12 +53,23 @@ pub struct TryData {
     pub far: Option<Still>,
     pub near: Option<Still>,
     pub video: Vec<u8>,
+    /// Fingerprints of every frame (by seq) and of the stills (`FAR_STILL_NO`,
+    /// `NEAR_STILL_NO`), for cross-session replay detection.
+    pub prints: Vec<FramePrint>,
     arrivals: VecDeque<i64>,
     /// Milliseconds spent measuring this try's frames and stills (one thread each).
     pub measure_ms: f64,
     /// Milliseconds the liveness core took to decide.
     pub decide_ms: f64,
 }
+
+/// `frame_no` of the stills among a try's fingerprints (frames use their seq).
+const FAR_STILL_NO: u32 = u32::MAX - 1;
+const NEAR_STILL_NO: u32 = u32::MAX;
+/// Fingerprints of other sessions within this many bits count as the same picture.
+const SAME_PICTURE_BITS: u32 = 6;
+/// Most candidate fingerprints one lookup reads.
+const MAX_PRINT_CANDIDATES: usize = 8_192;
 
 /// Frames kept for the audit image, one every this many.
 const SAMPLE_EVERY: usize = 15;
@@ -178,6 +189,58 @@ impl Conn {
         })
     }
 
+    /// What of this try's pictures other sessions sent within the replay window.
+    async fn seen_elsewhere(&self, prints: &[FramePrint]) -> Seen {
+        let since = now_ms().saturating_sub(self.state.replay_window_ms);
+        let found = self
+            .state
+            .store
+            .find_prints(
+                self.session.signature_id(),
+                since,
+                prints,
+                MAX_PRINT_CANDIDATES,
+            )
+            .await;
+        let candidates = match found {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read earlier sessions' fingerprints");
+                return Seen::default();
+            }
+        };
+        let mut seen = Seen {
+            checked: true,
+            ..Seen::default()
+        };
+        let is_still = |n: u32| n == FAR_STILL_NO || n == NEAR_STILL_NO;
+        for p in prints {
+            if candidates.iter().any(|c| c.exact == p.exact) {
+                if is_still(p.frame_no) {
+                    seen.exact_stills += 1;
+                } else {
+                    seen.exact.push(p.frame_no);
+                }
+                continue;
+            }
+            if is_still(p.frame_no) {
+                continue;
+            }
+            for c in candidates
+                .iter()
+                .filter(|c| !is_still(c.frame_no))
+                .filter(|c| openliveness_vision::hamming(c.phash, p.phash) <= SAME_PICTURE_BITS)
+            {
+                seen.similar.push((
+                    p.frame_no,
+                    format!("{}#{}", c.session_id, c.try_no),
+                    c.frame_no,
+                ));
+            }
+        }
+        seen
+    }
+
     /// Runs the verdict over this try, records it, and feeds it back to the state machine.
     async fn verify(&mut self) -> Vec<ServerMsg> {
         let Some(challenge) = self.live.challenge().cloned() else {
@@ -188,15 +251,31 @@ impl Conn {
             ..Policy::default()
         };
         let mut data = std::mem::take(&mut self.data);
+        let seen = self.seen_elsewhere(&data.prints).await;
         let started = std::time::Instant::now();
-        let verdict = decide(
+        let verdict = decide_seen(
             &challenge,
             &data.frames,
             data.far.as_ref().map(|s| &s.obs),
             data.near.as_ref().map(|s| &s.obs),
+            &seen,
             &policy,
         );
         data.decide_ms = started.elapsed().as_secs_f64() * 1e3;
+        // Kept whatever the verdict: a replay of a failed try is a replay too.
+        if let Err(e) = self
+            .state
+            .store
+            .record_prints(
+                self.session.signature_id(),
+                self.live.try_no(),
+                now_ms(),
+                &data.prints,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the try's fingerprints");
+        }
         let recorded = record::store_result(self, &challenge, &verdict, data).await;
         if let Err(e) = &recorded {
             tracing::error!(error = %e, "cannot record the verdict");
@@ -443,6 +522,11 @@ impl Conn {
         {
             self.data.samples.push((jpeg, analysed.face));
         }
+        self.data.prints.push(FramePrint {
+            frame_no: analysed.obs.seq,
+            phash: analysed.phash,
+            exact: analysed.obs.content_hash,
+        });
         self.data.frames.push(analysed.obs);
         Ok(out)
     }
@@ -469,6 +553,17 @@ impl Conn {
         .map_err(|_| ProtocolError::BadImage)?;
         self.data.measure_ms += took.as_secs_f64() * 1e3;
         let (obs, frame, face) = analysed.map_err(|_| ProtocolError::BadImage)?;
+        let frame_no = if msg.kind == Kind::FarStill {
+            FAR_STILL_NO
+        } else {
+            NEAR_STILL_NO
+        };
+        self.data.prints.retain(|p| p.frame_no != frame_no);
+        self.data.prints.push(FramePrint {
+            frame_no,
+            phash: openliveness_vision::perceptual_hash(&frame),
+            exact: observe::content_hash(&jpeg),
+        });
         let still = Still {
             obs,
             jpeg,

@@ -80,6 +80,8 @@ pub struct Analyzer {
 pub struct Analysed {
     pub obs: FrameObs,
     pub face: Option<Face>,
+    /// The frame's perceptual fingerprint (cross-session replays).
+    pub phash: u64,
 }
 
 impl Analyzer {
@@ -124,6 +126,7 @@ impl Analyzer {
                 content_hash: content_hash(jpeg),
             },
             face: tracked.face,
+            phash: openliveness_vision::perceptual_hash(&frame),
         })
     }
 }

@@ -33,6 +33,18 @@ pub struct Moment {
     pub step: Option<(String, i64)>,
     /// Actions revealed so far, in order.
     pub revealed: Vec<String>,
+    /// During the follow part: where the head should turn to.
+    pub look: Option<Look>,
+}
+
+/// A follow target being shown: the previous target (the centre before the first), this
+/// one, both `(x, y)` in the user's view (x to their right, y up), and milliseconds since
+/// it was revealed.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    pub from: (f32, f32),
+    pub to: (f32, f32),
+    pub e: i64,
 }
 
 /// One sent binary message, for replays.
@@ -76,6 +88,9 @@ fn shot(s: Shot, declared: i64) -> (Vec<u8>, i64) {
 }
 
 pub struct Outcome {
+    /// The steps as the client saw them: action, milliseconds from `hello` to the reveal,
+    /// target (follow part).
+    pub steps: Vec<(String, i64, Option<(f32, f32)>)>,
     pub result: Option<Value>,
     pub messages: Vec<Value>,
     pub sent: Vec<Sent>,
@@ -163,7 +178,8 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
     // A camera that fell behind drops frames; it never sends a catch-up burst.
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut positioned = false;
-    let mut steps: Vec<(String, i64, i64)> = Vec::new(); // action, revealed at, deadline
+    // action, revealed at, deadline, target
+    let mut steps: Vec<StepSeen> = Vec::new();
     let mut total = usize::MAX;
     let mut closing: Option<i64> = None;
     loop {
@@ -178,10 +194,15 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             if m["type"] == "step" {
                 let idx = m["index"].as_u64().unwrap_or(0) as usize;
                 if idx == steps.len() {
+                    let target = m["target"].as_object().map(|t| {
+                        let at = |k: &str| t.get(k).and_then(Value::as_f64).unwrap_or(0.0) as f32;
+                        (at("x"), at("y"))
+                    });
                     steps.push((
                         m["action"].as_str().unwrap_or("").to_owned(),
                         now,
                         m["deadline"].as_i64().unwrap_or(0),
+                        target,
                     ));
                 }
             }
@@ -190,7 +211,7 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             .iter()
             .any(|m| m["type"] == "error" || m["type"] == "tryFailed" || m["type"] == "expired")
         {
-            return finish(ws, msgs, sent).await;
+            return finish(ws, msgs, sent, seen(&steps, start)).await;
         }
         if steps.len() == total && steps.last().is_some_and(|s| now > s.2 + 150) {
             let since = now - *closing.get_or_insert(now);
@@ -211,13 +232,25 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
         }
         let step = match closing {
             Some(at) => Some(("near".to_owned(), now - at)),
-            None => steps.last().map(|(a, at, _)| (a.clone(), now - at)),
+            None => steps.last().map(|(a, at, _, _)| (a.clone(), now - at)),
+        };
+        let look = match (closing, steps.len()) {
+            (None, n) if n > 0 => steps[n - 1].3.map(|to| Look {
+                from: n
+                    .checked_sub(2)
+                    .and_then(|i| steps[i].3)
+                    .unwrap_or((0.0, 0.0)),
+                to,
+                e: now - steps[n - 1].1,
+            }),
+            _ => None,
         };
         let moment = Moment {
             t_ms: t,
             now_ms: now,
             step,
             revealed: steps.iter().map(|s| s.0.clone()).collect(),
+            look,
         };
         if let Some(next) = script.frame(&moment) {
             let declared = script.capture_ms(now, &moment);
@@ -234,7 +267,7 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
                 let ok = send_bin(&mut ws, &s).await;
                 sent.push(s);
                 if !ok {
-                    return finish(ws, msgs, sent).await;
+                    return finish(ws, msgs, sent, seen(&steps, start)).await;
                 }
             }
         }
@@ -256,10 +289,24 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             break;
         }
     }
-    finish(ws, msgs, sent).await
+    finish(ws, msgs, sent, seen(&steps, start)).await
 }
 
-async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>) -> Outcome {
+type StepSeen = (String, i64, i64, Option<(f32, f32)>);
+
+fn seen(steps: &[StepSeen], start: i64) -> Vec<(String, i64, Option<(f32, f32)>)> {
+    steps
+        .iter()
+        .map(|(a, at, _, t)| (a.clone(), at - start, *t))
+        .collect()
+}
+
+async fn finish(
+    mut ws: Ws,
+    mut msgs: Vec<Value>,
+    sent: Vec<Sent>,
+    steps: Vec<(String, i64, Option<(f32, f32)>)>,
+) -> Outcome {
     let _ = ws
         .send(Message::Text(json!({"type":"finish"}).to_string().into()))
         .await;
@@ -277,6 +324,7 @@ async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>) -> Outcome {
         .then(|| finished.elapsed().as_secs_f64() * 1e3);
     let _ = ws.close(None).await;
     Outcome {
+        steps,
         result,
         messages: msgs,
         sent,

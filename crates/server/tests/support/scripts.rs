@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-use super::client::{Moment, Script, Sent, Shot};
+use super::client::{Look, Moment, Script, Sent, Shot};
 use super::subject::{jpeg, noise, warp_2d, with_second_face, Act, Subject};
 use openliveness_server::live::protocol::Kind;
 
@@ -24,6 +24,35 @@ pub fn respond(action: &str, e: i64) -> Act {
         _ => {}
     }
     act
+}
+
+/// Yaw and pitch the subject turns to for a target at full reach: the landmark model
+/// reads about four fifths of a rendered turn, so this reads near the verdict's 20° and 12°.
+const LOOK_YAW_DEG: f32 = 25.0;
+const LOOK_PITCH_DEG: f32 = 16.0;
+
+/// The genuine subject following the target: it reacts after 300 ms and turns its head
+/// from the previous target to this one over the next 450 ms.
+pub fn respond_look(look: &Look) -> Act {
+    let k = ((look.e - 300) as f32 / 450.0).clamp(0.0, 1.0);
+    let x = look.from.0 + k * (look.to.0 - look.from.0);
+    let y = look.from.1 + k * (look.to.1 - look.from.1);
+    let mut act = Act::REST;
+    // The user's right is the image's left in an unmirrored frame: yaw falls.
+    act.pose.yaw = -x * LOOK_YAW_DEG;
+    act.pose.pitch = y * LOOK_PITCH_DEG;
+    act
+}
+
+/// What the genuine subject does at moment `m`.
+pub fn respond_to(m: &Moment) -> Act {
+    if let Some(look) = &m.look {
+        return respond_look(look);
+    }
+    match &m.step {
+        Some((a, e)) => respond(a, *e),
+        None => Act::REST,
+    }
 }
 
 /// Once the subject moved closer, they stay closer for the rest of the challenge.
@@ -90,15 +119,17 @@ impl<'a> Genuine<'a> {
 impl Script for Genuine<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         self.seed += 1;
-        let mut act = match &m.step {
-            Some((a, e)) => respond(a, *e),
-            None => Act::REST,
-        };
+        let mut act = respond_to(m);
         if act.pose.distance == 1.0 {
             act.pose.distance = carried_distance(m);
         }
         let img = self.subject.frame(act, self.seed);
-        self.stills.note(&img, &act, m.now_ms);
+        // The page takes the far still while the user holds still at arm's length, not in
+        // the instant before they start to come closer.
+        let approaching = matches!(&m.step, Some((a, _)) if a == "move_closer" || a == "near");
+        if !approaching || act.pose.distance < 1.0 {
+            self.stills.note(&img, &act, m.now_ms);
+        }
         self.last = act;
         Some(Shot::Image(img))
     }
@@ -150,10 +181,7 @@ impl Warped2d<'_> {
 impl Script for Warped2d<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         self.seed += 1;
-        let mut act = match &m.step {
-            Some((a, e)) => respond(a, *e),
-            None => Act::REST,
-        };
+        let mut act = respond_to(m);
         act.pose.distance = act.pose.distance.min(carried_distance(m));
         let scale = 1.0 / act.pose.distance;
         let shift = act.pose.yaw * 1.6;
@@ -322,13 +350,142 @@ impl Script for FaceSwap<'_> {
     fn frame(&mut self, m: &Moment) -> Option<Shot> {
         if m.revealed.len() >= 2 {
             self.inner.seed += 1;
-            let act = match &m.step {
-                Some((a, e)) => respond(a, *e),
-                None => Act::REST,
-            };
-            return Some(Shot::Image(self.other.frame(act, self.inner.seed)));
+            return Some(Shot::Image(
+                self.other.frame(respond_to(m), self.inner.seed),
+            ));
         }
         self.inner.frame(m)
+    }
+    fn stills(&mut self) -> (Shot, Shot) {
+        self.inner.stills()
+    }
+}
+
+/// One step of a recorded session: what was asked, and the frames that answered it, as
+/// (milliseconds after the reveal, bytes).
+#[derive(Clone)]
+pub struct Segment {
+    pub action: String,
+    pub target: Option<(f32, f32)>,
+    pub frames: Vec<(i64, Vec<u8>)>,
+}
+
+/// Cuts a recorded session into its positioning frames and one segment per step.
+pub fn segments(out: &super::client::Outcome) -> (Vec<Vec<u8>>, Vec<Segment>) {
+    let frames: Vec<&Sent> = out.sent.iter().filter(|s| s.kind == Kind::Frame).collect();
+    let first = out.steps.first().map_or(i64::MAX, |s| s.1);
+    let positioning = frames
+        .iter()
+        .filter(|s| s.t_ms < first)
+        .map(|s| s.payload.clone())
+        .collect();
+    let segs = out
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, (action, at, target))| {
+            let end = out.steps.get(i + 1).map_or(i64::MAX, |s| s.1);
+            Segment {
+                action: action.clone(),
+                target: *target,
+                frames: frames
+                    .iter()
+                    .filter(|s| s.t_ms >= *at && s.t_ms < end)
+                    .map(|s| (s.t_ms - at, s.payload.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    (positioning, segs)
+}
+
+/// A library of recorded genuine sessions spliced to answer a new challenge: for each
+/// revealed step it plays the recorded segment that answered the same action — for a
+/// follow target, the recorded target nearest to the new one — re-timed to the new
+/// reveal, with fresh capture times; its stills are a recording's stills. With `altered`,
+/// every frame is decoded, shifted and scaled a little in 2-D, given noise and re-encoded,
+/// so no byte repeats a recording.
+pub struct Splice {
+    pub positioning: Vec<Vec<u8>>,
+    pub library: Vec<Segment>,
+    pub stills: (Vec<u8>, Vec<u8>),
+    pub altered: Option<u64>,
+    pub tick: usize,
+}
+
+impl Splice {
+    fn pick(&self, m: &Moment) -> Option<&Vec<u8>> {
+        let Some((action, e)) = &m.step else {
+            return self
+                .positioning
+                .get(self.tick % self.positioning.len().max(1));
+        };
+        let segment = match &m.look {
+            Some(look) => self
+                .library
+                .iter()
+                .filter_map(|s| s.target.map(|t| (s, t)))
+                .min_by(|(_, a), (_, b)| {
+                    let d = |t: &(f32, f32)| (t.0 - look.to.0).powi(2) + (t.1 - look.to.1).powi(2);
+                    d(a).total_cmp(&d(b))
+                })
+                .map(|(s, _)| s),
+            None => self.library.iter().find(|s| &s.action == action),
+        };
+        match segment {
+            Some(s) => s
+                .frames
+                .iter()
+                .find(|(t, _)| t >= e)
+                .or(s.frames.last())
+                .map(|(_, b)| b),
+            None => self.positioning.last(),
+        }
+    }
+
+    fn alter(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let Some(seed) = self.altered.as_mut() else {
+            return bytes.to_vec();
+        };
+        *seed += 1;
+        let Ok(img) = image::load_from_memory(bytes) else {
+            return bytes.to_vec();
+        };
+        let img = img.to_rgb8();
+        let centre = (img.width() as f32 / 2.0, img.height() as f32 / 2.0);
+        let mut img = warp_2d(&img, centre, 1.03, 3.0, 0.0);
+        noise(&mut img, *seed);
+        jpeg(&img)
+    }
+}
+
+impl Script for Splice {
+    fn frame(&mut self, m: &Moment) -> Option<Shot> {
+        self.tick += 1;
+        let bytes = self.pick(m)?.clone();
+        Some(Shot::Raw(self.alter(&bytes), m.now_ms))
+    }
+    fn stills(&mut self) -> (Shot, Shot) {
+        let (far, near) = self.stills.clone();
+        let now = super::client::now_ms();
+        (
+            Shot::Raw(self.alter(&far), now - 1_200),
+            Shot::Raw(self.alter(&near), now - 100),
+        )
+    }
+}
+
+/// The genuine subject at 3 frames a second: a generator with time to spare per frame.
+pub struct Slow<'a> {
+    pub inner: Genuine<'a>,
+    pub tick: u32,
+}
+
+impl Script for Slow<'_> {
+    fn frame(&mut self, m: &Moment) -> Option<Shot> {
+        self.tick += 1;
+        let shot = self.inner.frame(m);
+        (self.tick % 3 == 0).then_some(shot).flatten()
     }
     fn stills(&mut self) -> (Shot, Shot) {
         self.inner.stills()
