@@ -6,7 +6,9 @@
 mod common;
 
 use base64::Engine as _;
+use common::verdict::*;
 use common::*;
+use openliveness_liveness::{AttackType, QualityOutcome, SignalOutcome, SignalReport, Verdict};
 use openliveness_store::{AccountPatch, NewAccount, SessionResult, SessionStatus};
 use serde_json::json;
 
@@ -91,6 +93,8 @@ async fn get_result_codes(app: &TestApp) {
     assert_eq!(d["multiDevice"], false);
     assert_eq!(d["useSlaveUrl"], false);
     assert!(d.get("auditImageUrl").is_some(), "auditImageUrl present");
+    // A record without a verdict in it: served without `decision`, not refused.
+    assert!(d.get("decision").is_none(), "data: {d}");
     // Each SUCCESS is billable: balance 2 → 1 → 0 → refused.
     app.get_result(&t, &sid).await.expect("SUCCESS", "OK");
     let r = app.get_result(&t, &sid).await;
@@ -136,6 +140,138 @@ async fn quality_codes_and_attacks(app: &TestApp) {
         .expect("IAM_FAILED", "Account not authorized for this country");
 }
 both_backends!(quality_codes_case, quality_codes_and_attacks);
+
+/// The keys of Get Result's `data` in the seed; `decision` must leave them as they are.
+const VENDOR_KEYS: [&str; 12] = [
+    "image",
+    "imageFar",
+    "imageNear",
+    "farImageTime",
+    "nearImageTime",
+    "auditImageUrl",
+    "score",
+    "cameraType",
+    "video",
+    "multiDevice",
+    "useSlaveUrl",
+    "attackType",
+];
+
+async fn decision_served(app: &TestApp) {
+    let creds = app.create_account(account("acme")).await;
+    let t = app.token(&creds).await;
+    let (sid, _) = app.session(&t).await;
+    let r = app.get_result(&t, &sid).await;
+    r.expect("LIVENESS_NO_RESULT", "This token has no detection result");
+    assert!(r.body["data"].is_null() && r.body["extra"].is_null());
+
+    // A genuine try judged by the real verdict: every signal it emitted comes back.
+    let (challenge, verdict) = genuine_try(7);
+    assert_eq!(
+        verdict.quality, None,
+        "the synthetic subject's face is judgeable"
+    );
+    app.finish_with_verdict(&sid, &challenge, &verdict).await;
+    let r = app.get_result(&t, &sid).await;
+    r.expect("SUCCESS", "OK");
+    assert!(
+        r.body["extra"].is_null(),
+        "extra stays the vendor's: {}",
+        r.body
+    );
+    let d = &r.body["data"];
+    assert_vendor_keys_and_decision(d, &VENDOR_KEYS);
+    assert_eq!(d["score"], verdict.score);
+    assert_decision(&d["decision"], &challenge, &verdict, Casing::Advance);
+    // The OpenAPI document describes what is served.
+    assert_schema_matches(app, "Decision", &d["decision"]).await;
+    assert_schema_matches(app, "DecisionSignal", &d["decision"]["signals"][0]).await;
+}
+both_backends!(decision_served_case, decision_served);
+
+fn signal(name: &str, value: Option<f32>, weight: u8, outcome: SignalOutcome) -> SignalReport {
+    let deduction = match outcome {
+        SignalOutcome::Ok | SignalOutcome::Quality(_) => 0,
+        _ => weight,
+    };
+    SignalReport {
+        name: name.into(),
+        value,
+        weight,
+        deduction,
+        outcome,
+        explanation: format!("why {name}"),
+    }
+}
+
+async fn decision_of_attacks_and_quality(app: &TestApp) {
+    let creds = app.create_account(account("acme")).await;
+    let t = app.token(&creds).await;
+
+    let injection = Verdict {
+        score: 0,
+        threshold: 50,
+        passed: false,
+        attack_type: Some(AttackType::Injection),
+        quality: None,
+        signals: vec![
+            signal(
+                "timing.burst",
+                Some(12.0),
+                100,
+                SignalOutcome::Attack(AttackType::Injection),
+            ),
+            signal("pad.replay", Some(0.62), 7, SignalOutcome::Deducted),
+            signal("identity.same_person", None, 30, SignalOutcome::NotMeasured),
+            signal("action.0.blink", Some(0.71), 55, SignalOutcome::Ok),
+        ],
+    };
+    let (sid, _) = app.session(&t).await;
+    let challenge = some_challenge(3);
+    app.finish_with_verdict(&sid, &challenge, &injection).await;
+    let r = app.get_result(&t, &sid).await;
+    r.expect("SUCCESS", "OK");
+    let d = &r.body["data"];
+    assert_eq!(d["attackType"], 2);
+    assert_decision(&d["decision"], &challenge, &injection, Casing::Advance);
+    let first = &d["decision"]["signals"][0];
+    assert_eq!(
+        (first["outcome"].as_str(), first["attackType"].as_u64()),
+        (Some("ATTACK"), Some(2))
+    );
+    assert_eq!(first["value"], 12.0);
+    assert_eq!(
+        d["decision"]["signals"][1]["value"], 0.62,
+        "the decimal as the verdict wrote it"
+    );
+
+    let no_face = Verdict {
+        score: 0,
+        threshold: 50,
+        passed: false,
+        attack_type: None,
+        quality: Some(QualityOutcome::NoFace),
+        signals: vec![signal(
+            "faces.count",
+            Some(2.0),
+            100,
+            SignalOutcome::Quality(QualityOutcome::NoFace),
+        )],
+    };
+    let (sid, _) = app.session(&t).await;
+    app.finish_with_verdict(&sid, &challenge, &no_face).await;
+    let r = app.get_result(&t, &sid).await;
+    r.expect("NO_FACE_DETECTED", "No face detected from the image.");
+    let d = &r.body["data"];
+    assert_vendor_keys_and_decision(d, &VENDOR_KEYS);
+    assert!(d["score"].is_null() && d["decision"]["score"].is_null());
+    assert_decision(&d["decision"], &challenge, &no_face, Casing::Advance);
+    assert_eq!(
+        d["decision"]["signals"][0]["qualityCode"],
+        "NO_FACE_DETECTED"
+    );
+}
+both_backends!(decision_of_attacks_case, decision_of_attacks_and_quality);
 
 async fn clear_data(app: &TestApp) {
     let creds = app.create_account(account("acme")).await;

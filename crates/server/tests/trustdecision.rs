@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::verdict::*;
 use common::*;
 use openliveness_server::KeyCredentials;
 use openliveness_store::{AccountPatch, SessionResult, SessionStatus};
@@ -87,6 +88,10 @@ async fn token_and_result(app: &TestApp) {
     assert_eq!(d["score"], 91);
     assert_eq!(d["selfie"], "/9hzZWxmaWU=");
     assert_eq!(d["token"], Value::String(token.clone()));
+    assert!(
+        d.get("decision").is_none(),
+        "no stored record, no decision: {d}"
+    );
 
     // The primary contract's Get Result reaches the same session.
     let t = app.token(&creds).await;
@@ -95,6 +100,63 @@ async fn token_and_result(app: &TestApp) {
         .expect("SUCCESS", "OK");
 }
 both_backends!(token_and_result_case, token_and_result);
+
+/// The keys of the result's `data` before `decision` was added; it must leave them as they are.
+const TD_KEYS: [&str; 14] = [
+    "token",
+    "status",
+    "result_code",
+    "score",
+    "attack_type",
+    "selfie",
+    "image_far",
+    "image_near",
+    "far_image_time",
+    "near_image_time",
+    "video",
+    "multi_device",
+    "use_slave_url",
+    "finished_time",
+];
+
+async fn result_serves_the_decision(app: &TestApp) {
+    let creds = app.create_account(account("acme")).await;
+    let r = app
+        .post(
+            &path("token", &creds),
+            None,
+            json!({"success_redirect": "https://ok.example/s"}),
+        )
+        .await;
+    expect_td(&r, 200, "success");
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let result = || async {
+        app.post(&path("result", &creds), None, json!({ "token": token }))
+            .await
+    };
+    let r = result().await;
+    expect_td(&r, 11201, "Liveness detection has no result yet");
+    assert!(r.body.get("data").is_none(), "reply {}", r.body);
+
+    let session = app
+        .store
+        .session_by_td_token(&token)
+        .await
+        .unwrap()
+        .unwrap();
+    let (challenge, verdict) = genuine_try(11);
+    app.finish_with_verdict(session.signature_id(), &challenge, &verdict)
+        .await;
+    let r = result().await;
+    expect_td(&r, 200, "success");
+    let d = &r.body["data"];
+    assert_vendor_keys_and_decision(d, &TD_KEYS);
+    assert_eq!(d["score"], verdict.score);
+    assert_decision(&d["decision"], &challenge, &verdict, Casing::TrustDecision);
+    assert_schema_matches(app, "TdDecision", &d["decision"]).await;
+    assert_schema_matches(app, "TdDecisionSignal", &d["decision"]["signals"][0]).await;
+}
+both_backends!(result_decision_case, result_serves_the_decision);
 
 async fn td_errors(app: &TestApp) {
     let creds = app.create_account(account("acme")).await;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::auth::{admit, constant_time_eq, Caller, DisabledAs};
 use super::body::JsonObject;
 use super::configure_ui;
+use super::decision::Decision;
 use super::sessions::{self, ProductLevel, SessionRequest, MAX_TRY_COUNT, MAX_USER_ID_LEN};
 use crate::envelope::{Envelope, Pricing};
 use crate::error::{ApiError, Iam};
@@ -188,7 +189,13 @@ pub async fn get_result(
         (Some(r), true) => r,
         _ => return Err(ApiError::LivenessNoResult),
     };
-    let data = result_data(&state, &session, caller.account.video_enabled).await?;
+    let mut data = result_data(&state, &session, caller.account.video_enabled).await?;
+    // Our addition: the signals behind the score, in `data` where clients already meet keys
+    // they do not know (decision.rs says why not `extra`).
+    if let Some(decision) = Decision::of(&session) {
+        data["decision"] = serde_json::to_value(decision.advance())
+            .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+    }
     if result.result_code != "SUCCESS" {
         // Face-quality outcomes: the deprecated codes with their messages, never billed.
         let message = quality_message(&result.result_code).unwrap_or("Server error");

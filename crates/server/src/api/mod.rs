@@ -8,6 +8,7 @@ pub mod advance;
 pub mod auth;
 pub mod body;
 pub mod configure_ui;
+pub mod decision;
 pub mod sessions;
 pub mod trustdecision;
 

@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use super::advance::{parse_locale, result_data};
 use super::auth::{admit, constant_time_eq};
 use super::body::JsonObject;
+use super::decision::Decision;
 use super::sessions::{self, ProductLevel, SessionRequest};
 use crate::envelope::{current_transaction_id, json_response};
 use crate::error::{ApiError, Iam};
@@ -186,7 +187,8 @@ pub async fn token(
 }
 
 /// `POST /verification/kyc/h5/liveness/result/v1?partner_code=…&partner_key=…`, body
-/// `{"token": …}`: the verdict and the selfie of a session this facade created.
+/// `{"token": …}`: the verdict, the signals behind it and the selfie of a session this
+/// facade created.
 pub async fn result(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -221,26 +223,28 @@ pub async fn result(
         state.store.debit_balance(account.id).await?;
     }
     let field = |k: &str| data.get(k).cloned().unwrap_or(Value::Null);
+    let mut result = json!({
+        "token": token,
+        "status": if passed { "pass" } else { "fail" },
+        "result_code": r.result_code,
+        "score": r.score,
+        "attack_type": r.attack_type,
+        "selfie": field("image"),
+        "image_far": field("imageFar"),
+        "image_near": field("imageNear"),
+        "far_image_time": r.far_image_time,
+        "near_image_time": r.near_image_time,
+        "video": field("video"),
+        "multi_device": r.multi_device,
+        "use_slave_url": r.use_slave_url,
+        "finished_time": session.finished_at,
+    });
+    if let Some(decision) = Decision::of(&session) {
+        result["decision"] = serde_json::to_value(decision.trustdecision())
+            .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+    }
     let mut fields = Map::new();
-    fields.insert(
-        "data".into(),
-        json!({
-            "token": token,
-            "status": if passed { "pass" } else { "fail" },
-            "result_code": r.result_code,
-            "score": r.score,
-            "attack_type": r.attack_type,
-            "selfie": field("image"),
-            "image_far": field("imageFar"),
-            "image_near": field("imageNear"),
-            "far_image_time": r.far_image_time,
-            "near_image_time": r.near_image_time,
-            "video": field("video"),
-            "multi_device": r.multi_device,
-            "use_slave_url": r.use_slave_url,
-            "finished_time": session.finished_at,
-        }),
-    );
+    fields.insert("data".into(), result);
     Ok(success(fields))
 }
 

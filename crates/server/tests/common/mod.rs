@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod verdict;
+
 use std::sync::Arc;
 
 use openliveness_server::admin;
