@@ -124,8 +124,9 @@ pub struct Policy {
     pub follow_miss_penalty: u8,
 
     // --- replays across sessions ---
-    /// A run of this many consecutive frames matching, in order, the frames
-    /// of one earlier session is injection (exact bytes always are). Default 4.
+    /// A run of this many consecutive frames of the follow part matching, in
+    /// order, the frames of one earlier session is injection (exact bytes
+    /// always are). Default 6.
     pub replay_min_run: usize,
     /// ...provided the head moved by at least this much over the run (yaw or
     /// pitch range): someone at rest at the same desk can look alike twice.
@@ -272,7 +273,7 @@ impl Default for Policy {
             follow_centre_slack: 0.5,
             follow_miss_penalty: 30,
             min_frame_rate: 6.0,
-            replay_min_run: 4,
+            replay_min_run: 6,
             replay_min_motion_deg: 4.0,
             pre_challenge_slack_ms: 250,
             max_pre_challenge_frames: 2,

@@ -119,7 +119,7 @@ pub fn decide_seen(
     let stream = Stream::new(challenge, frames, policy);
     let baseline = Baseline::new(&stream, policy);
     let mut signals = timing::check(&stream, near, policy);
-    signals.push(replay::check(&stream, seen, policy));
+    signals.push(replay::check(challenge, &stream, seen, policy));
     signals.extend(faces::check(&stream, far, near, policy));
     signals.extend(follow::check(challenge, &stream, &baseline, policy));
     signals.extend(actions::check(challenge, &stream, &baseline, policy));

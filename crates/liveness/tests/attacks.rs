@@ -362,7 +362,7 @@ fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not()
         .frames
         .iter()
         .filter(|f| f.arrival_ms > ISSUED_AT_MS + 600)
-        .take(6)
+        .take(8)
         .map(|f| f.seq)
         .collect();
     let spliced = Seen {
@@ -392,5 +392,25 @@ fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not()
         ..checked
     };
     let v = judge_seen(&look_alike);
+    assert!(v.passed, "{}", explain(&v));
+
+    // ...and when asked to turn again: the discrete actions repeat from try to try.
+    let (open, _) = s.challenge.window(first_action(&s)).unwrap();
+    let acting: Vec<u32> = s
+        .frames
+        .iter()
+        .filter(|f| f.arrival_ms > open + 200)
+        .take(12)
+        .map(|f| f.seq)
+        .collect();
+    let same_turn = Seen {
+        similar: acting
+            .iter()
+            .enumerate()
+            .map(|(i, seq)| (*seq, "yesterday#1".to_owned(), 50 + i as u32))
+            .collect(),
+        ..look_alike
+    };
+    let v = judge_seen(&same_turn);
     assert!(v.passed, "{}", explain(&v));
 }

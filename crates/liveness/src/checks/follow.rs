@@ -154,7 +154,7 @@ pub(crate) fn check(
     let summary = format!(
         "correlation {r:.2} with the server's path at a lag of {lag} ms over {n} frames, gain {g:.2}"
     );
-    if r < p.follow_unsure_below || !(g >= p.follow_min_gain) {
+    if r < p.follow_unsure_below || g.is_nan() || g < p.follow_min_gain {
         out.push(SignalReport::attack(
             name,
             Some(r),

@@ -3,18 +3,26 @@
 //! tells the verdict which of this try's frames match (`Seen`); this check weighs that.
 //!
 //! Invariants: exact bytes from another session are injection (a camera's sensor noise
-//! never repeats); a perceptual match is injection only as a run of frames that moves,
-//! each matching a later frame of the same earlier session, because one person at one
-//! desk at rest can look alike twice.
+//! never repeats); a perceptual match is injection only as a run of frames of the follow
+//! part that moves, each matching a later frame of the same earlier session. One person at
+//! one desk can look alike twice at rest, and when asked to turn right twice; only the
+//! follow part's path is new in every try, so only there does a look-alike run mean that
+//! a recording was played.
 
 use std::collections::HashMap;
 
 use super::Stream;
+use crate::challenge::Challenge;
 use crate::policy::Policy;
 use crate::signals::{FaceObs, Seen};
 use crate::verdict::{AttackType, SignalReport};
 
-pub(crate) fn check(stream: &Stream, seen: &Seen, p: &Policy) -> SignalReport {
+pub(crate) fn check(
+    challenge: &Challenge,
+    stream: &Stream,
+    seen: &Seen,
+    p: &Policy,
+) -> SignalReport {
     let name = "replay.cross_session";
     if !seen.checked {
         return SignalReport::unmeasured(
@@ -36,14 +44,14 @@ pub(crate) fn check(stream: &Stream, seen: &Seen, p: &Policy) -> SignalReport {
             ),
         );
     }
-    let run = longest_moving_run(stream, seen, p);
+    let run = longest_moving_run(challenge, stream, seen, p);
     if run >= p.replay_min_run.max(2) {
         return SignalReport::attack(
             name,
             Some(run as f32),
             AttackType::Injection,
             format!(
-                "a run of {run} moving frames matches, in order, the frames of another session: a recording played again, re-encoded or altered"
+                "a run of {run} moving frames of the follow part matches, in order, the frames of another session: a recording played again, re-encoded or altered"
             ),
         );
     }
@@ -52,16 +60,19 @@ pub(crate) fn check(stream: &Stream, seen: &Seen, p: &Policy) -> SignalReport {
         Some(run as f32),
         0,
         format!(
-            "no frame repeats another session's ({} perceptual look-alike(s), longest moving run {run})",
+            "no frame repeats another session's ({} perceptual look-alike(s); longest moving run in the follow part {run})",
             seen.similar.len()
         ),
     )
 }
 
-/// The longest run of consecutive frames (arrival order) that each match a frame of one
-/// same earlier session, at strictly increasing positions there, while the head moved by
-/// at least `replay_min_motion_deg` over the run.
-fn longest_moving_run(stream: &Stream, seen: &Seen, p: &Policy) -> usize {
+/// The longest run of consecutive frames of the follow part (arrival order) that each
+/// match a frame of one same earlier session, at strictly increasing positions there,
+/// while the head moved by at least `replay_min_motion_deg` over the run.
+fn longest_moving_run(challenge: &Challenge, stream: &Stream, seen: &Seen, p: &Policy) -> usize {
+    let Some((open, close)) = challenge.follow_span() else {
+        return 0;
+    };
     let mut by_seq: HashMap<u32, Vec<(&str, u32)>> = HashMap::new();
     for (seq, session, frame_no) in &seen.similar {
         by_seq
@@ -73,7 +84,12 @@ fn longest_moving_run(stream: &Stream, seen: &Seen, p: &Policy) -> usize {
     // For each earlier session: (run length, last frame there, poses seen in the run).
     let mut runs: HashMap<&str, (usize, u32, Vec<&FaceObs>)> = HashMap::new();
     for f in &stream.frames {
-        let matches = by_seq.get(&f.seq).cloned().unwrap_or_default();
+        let t = stream.est(f.capture_ms);
+        let matches = if t >= open && t <= close {
+            by_seq.get(&f.seq).cloned().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let mut next: HashMap<&str, (usize, u32, Vec<&FaceObs>)> = HashMap::new();
         for (session, frame_no) in matches {
             let mut run = match runs.get(session) {

@@ -90,7 +90,7 @@ fn shot(s: Shot, declared: i64) -> (Vec<u8>, i64) {
 pub struct Outcome {
     /// The steps as the client saw them: action, milliseconds from `hello` to the reveal,
     /// target (follow part).
-    pub steps: Vec<(String, i64, Option<(f32, f32)>)>,
+    pub steps: Vec<StepAt>,
     pub result: Option<Value>,
     pub messages: Vec<Value>,
     pub sent: Vec<Sent>,
@@ -292,9 +292,12 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
     finish(ws, msgs, sent, seen(&steps, start)).await
 }
 
+/// A step as the client received it: action, when (Unix ms), deadline, target.
 type StepSeen = (String, i64, i64, Option<(f32, f32)>);
+/// A step of an `Outcome`: action, milliseconds from `hello` to its reveal, target.
+pub type StepAt = (String, i64, Option<(f32, f32)>);
 
-fn seen(steps: &[StepSeen], start: i64) -> Vec<(String, i64, Option<(f32, f32)>)> {
+fn seen(steps: &[StepSeen], start: i64) -> Vec<StepAt> {
     steps
         .iter()
         .map(|(a, at, _, t)| (a.clone(), at - start, *t))
@@ -305,7 +308,7 @@ async fn finish(
     mut ws: Ws,
     mut msgs: Vec<Value>,
     sent: Vec<Sent>,
-    steps: Vec<(String, i64, Option<(f32, f32)>)>,
+    steps: Vec<StepAt>,
 ) -> Outcome {
     let _ = ws
         .send(Message::Text(json!({"type":"finish"}).to_string().into()))
