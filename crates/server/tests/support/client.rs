@@ -304,12 +304,7 @@ fn seen(steps: &[StepSeen], start: i64) -> Vec<StepAt> {
         .collect()
 }
 
-async fn finish(
-    mut ws: Ws,
-    mut msgs: Vec<Value>,
-    sent: Vec<Sent>,
-    steps: Vec<StepAt>,
-) -> Outcome {
+async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>, steps: Vec<StepAt>) -> Outcome {
     let _ = ws
         .send(Message::Text(json!({"type":"finish"}).to_string().into()))
         .await;
