@@ -357,23 +357,30 @@ fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not()
     };
     assert_attack(&judge_seen(&exact), AttackType::Injection);
 
-    // A run of moving frames (the follow part) matches, in order, another session's.
-    let moving: Vec<u32> = s
-        .frames
-        .iter()
-        .filter(|f| f.arrival_ms > ISSUED_AT_MS + 600)
-        .take(8)
-        .map(|f| f.seq)
-        .collect();
-    let spliced = Seen {
-        similar: moving
+    // Moves of the follow part replay, frame by frame, another session's: the frames of the
+    // first `legs` targets, matched to consecutive frames there.
+    let replaying = |legs: usize| {
+        let (open, _) = s.challenge.window(0).unwrap();
+        let (_, close) = s.challenge.window(legs - 1).unwrap();
+        let similar = s
+            .frames
             .iter()
+            .filter(|f| {
+                let t = f.arrival_ms;
+                t >= open + 150 && t < close + 50
+            })
             .enumerate()
-            .map(|(i, seq)| (*seq, "earlier#1".to_owned(), 100 + i as u32))
-            .collect(),
-        ..checked.clone()
+            .map(|(i, f)| (f.seq, "earlier#1".to_owned(), 100 + i as u32))
+            .collect();
+        Seen {
+            similar,
+            ..checked.clone()
+        }
     };
-    assert_attack(&judge_seen(&spliced), AttackType::Injection);
+    assert_attack(&judge_seen(&replaying(2)), AttackType::Injection);
+    // One move alike costs points, no more: it can be chance.
+    let v = judge_seen(&replaying(1));
+    assert!(v.passed && v.score < 100, "{}", explain(&v));
 
     // The same person at rest at the same desk: positioning frames look alike.
     let at_rest: Vec<u32> = s

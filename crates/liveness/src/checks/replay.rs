@@ -3,18 +3,18 @@
 //! tells the verdict which of this try's frames match (`Seen`); this check weighs that.
 //!
 //! Invariants: exact bytes from another session are injection (a camera's sensor noise
-//! never repeats); a perceptual match is injection only as a run of frames of the follow
-//! part that moves, each matching a later frame of the same earlier session. One person at
-//! one desk can look alike twice at rest, and when asked to turn right twice; only the
-//! follow part's path is new in every try, so only there does a look-alike run mean that
-//! a recording was played.
+//! never repeats); perceptual look-alikes count only as moves of the follow part replayed
+//! frame by frame, in order, at a camera's pace; two such moves are injection, one costs
+//! points. One person at one desk can look alike twice at rest, when asked to turn right
+//! twice, and even on one move of the path by chance; only the follow part's path is new
+//! in every try, so only move after move of it does a look-alike mean a recording.
 
 use std::collections::HashMap;
 
 use super::Stream;
-use crate::challenge::Challenge;
+use crate::challenge::{Action, Challenge};
 use crate::policy::Policy;
-use crate::signals::{FaceObs, Seen};
+use crate::signals::{FaceObs, FrameObs, Seen};
 use crate::verdict::{AttackType, SignalReport};
 
 pub(crate) fn check(
@@ -44,35 +44,47 @@ pub(crate) fn check(
             ),
         );
     }
-    let run = longest_moving_run(challenge, stream, seen, p);
-    if run >= p.replay_min_run.max(2) {
+    let legs = replayed_moves(challenge, stream, seen, p);
+    let moves = legs.len();
+    if moves >= 2 {
         return SignalReport::attack(
             name,
-            Some(run as f32),
+            Some(moves as f32),
             AttackType::Injection,
             format!(
-                "a run of {run} moving frames of the follow part matches, in order, the frames of another session: a recording played again, re-encoded or altered"
+                "{moves} moves of the follow part (targets {legs:?}) replay, frame by frame and in order, moves of other sessions: recordings played again, re-encoded or altered"
+            ),
+        );
+    }
+    if moves == 1 {
+        return SignalReport::deduct(
+            name,
+            Some(1.0),
+            p.replay_move_penalty,
+            p.replay_move_penalty,
+            format!(
+                "one move of the follow part (target {legs:?}) looks, frame by frame, like a move of another session: a coincidence, or a recording"
             ),
         );
     }
     SignalReport::ok(
         name,
-        Some(run as f32),
-        0,
+        Some(0.0),
+        p.replay_move_penalty,
         format!(
-            "no frame repeats another session's ({} perceptual look-alike(s); longest moving run in the follow part {run})",
+            "no frame repeats another session's ({} perceptual look-alike(s), no move of the follow part replayed)",
             seen.similar.len()
         ),
     )
 }
 
-/// The longest run of consecutive frames of the follow part (arrival order) that each
-/// match a frame of one same earlier session, at strictly increasing positions there,
-/// while the head moved by at least `replay_min_motion_deg` over the run.
-fn longest_moving_run(challenge: &Challenge, stream: &Stream, seen: &Seen, p: &Policy) -> usize {
-    let Some((open, close)) = challenge.follow_span() else {
-        return 0;
-    };
+/// The follow part's moves (by step index) whose frames replay, in order and at a camera's
+/// pace, frames of one other session: a run of at least `replay_min_run` consecutive
+/// frames inside the move's window, each matching a frame 1–3 positions after the previous
+/// one's match there, while the head moved by at least `replay_min_motion_deg`. A person
+/// at one desk can repeat a move once by chance (a few degrees alike); the path's targets
+/// are random, so not move after move.
+fn replayed_moves(challenge: &Challenge, stream: &Stream, seen: &Seen, p: &Policy) -> Vec<usize> {
     let mut by_seq: HashMap<u32, Vec<(&str, u32)>> = HashMap::new();
     for (seq, session, frame_no) in &seen.similar {
         by_seq
@@ -80,33 +92,59 @@ fn longest_moving_run(challenge: &Challenge, stream: &Stream, seen: &Seen, p: &P
             .or_default()
             .push((session.as_str(), *frame_no));
     }
-    let mut best = 0;
-    // For each earlier session: (run length, last frame there, poses seen in the run).
-    let mut runs: HashMap<&str, (usize, u32, Vec<&FaceObs>)> = HashMap::new();
-    for f in &stream.frames {
-        let t = stream.est(f.capture_ms);
-        let matches = if t >= open && t <= close {
-            by_seq.get(&f.seq).cloned().unwrap_or_default()
-        } else {
-            Vec::new()
+    let actions = challenge.actions();
+    let mut replayed = Vec::new();
+    for (i, _) in actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| **a == Action::Look)
+    {
+        let Some((open, close)) = challenge.window(i) else {
+            continue;
         };
-        let mut next: HashMap<&str, (usize, u32, Vec<&FaceObs>)> = HashMap::new();
-        for (session, frame_no) in matches {
-            let mut run = match runs.get(session) {
-                Some((n, last, poses)) if frame_no > *last => (n + 1, frame_no, poses.clone()),
-                _ => (1, frame_no, Vec::new()),
-            };
-            if let Some(face) = f.single_face() {
-                run.2.push(face);
-            }
-            let keep = next.get(session).is_none_or(|r| r.0 < run.0);
-            if keep {
-                next.insert(session, run);
-            }
+        let frames: Vec<&&FrameObs> = stream
+            .frames
+            .iter()
+            .filter(|f| {
+                let t = stream.est(f.capture_ms);
+                t >= open && t < close
+            })
+            .collect();
+        if longest_paced_run(&frames, &by_seq, p) >= p.replay_min_run.max(2) {
+            replayed.push(i);
         }
-        for (n, _, poses) in next.values() {
-            if *n > best && moved(poses) >= p.replay_min_motion_deg {
-                best = *n;
+    }
+    replayed
+}
+
+/// The longest run of consecutive `frames` matching frames of one other session at a
+/// camera's pace, over which the head moved enough.
+fn longest_paced_run(
+    frames: &[&&FrameObs],
+    by_seq: &HashMap<u32, Vec<(&str, u32)>>,
+    p: &Policy,
+) -> usize {
+    // Runs ending at the previous frame: (session, frame there) → (length, poses).
+    let mut runs: HashMap<(&str, u32), (usize, Vec<&FaceObs>)> = HashMap::new();
+    let mut best = 0;
+    for f in frames {
+        let mut next: HashMap<(&str, u32), (usize, Vec<&FaceObs>)> = HashMap::new();
+        for &(session, frame_no) in by_seq.get(&f.seq).map(Vec::as_slice).unwrap_or(&[]) {
+            let before = (1..=3)
+                .filter_map(|d| frame_no.checked_sub(d))
+                .filter_map(|prev| runs.get(&(session, prev)))
+                .max_by_key(|r| r.0);
+            let (mut n, mut poses) = before.map_or((0, Vec::new()), |r| (r.0, r.1.clone()));
+            n += 1;
+            if let Some(face) = f.single_face() {
+                poses.push(face);
+            }
+            if n > best && moved(&poses) >= p.replay_min_motion_deg {
+                best = n;
+            }
+            let keep = next.get(&(session, frame_no)).is_none_or(|r| r.0 < n);
+            if keep {
+                next.insert((session, frame_no), (n, poses));
             }
         }
         runs = next;

@@ -67,7 +67,7 @@ pub struct TryData {
 const FAR_STILL_NO: u32 = u32::MAX - 1;
 const NEAR_STILL_NO: u32 = u32::MAX;
 /// Fingerprints of other sessions within this many bits count as the same picture.
-const SAME_PICTURE_BITS: u32 = 6;
+const SAME_PICTURE_BITS: u32 = 4;
 /// Most candidate fingerprints one lookup reads.
 const MAX_PRINT_CANDIDATES: usize = 8_192;
 
@@ -395,6 +395,20 @@ impl Conn {
                 .as_deref()
                 .and_then(|c| serde_json::from_str(c).ok()),
         }
+    }
+
+    /// How long until the next step falls due, while a challenge runs and steps remain.
+    pub fn next_reveal_in(&self, now: i64) -> Option<std::time::Duration> {
+        if !matches!(
+            self.live.state(),
+            SessionState::Challenged | SessionState::Capturing
+        ) {
+            return None;
+        }
+        let due = self.live.challenge()?.next_due_at()?;
+        Some(std::time::Duration::from_millis(
+            due.saturating_sub(now).max(0) as u64,
+        ))
     }
 
     pub async fn on_tick(&mut self) -> Reply {

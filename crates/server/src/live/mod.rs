@@ -149,12 +149,20 @@ async fn run(socket: WebSocket, mut conn: Conn) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = Instant::now();
     loop {
+        // The next step is revealed the moment it falls due, ahead of any queued frames:
+        // its window starts when the page is told, not when a backlog has been measured.
+        // (Only a step can be due then, never a time-out: the last deadline is not known
+        // before the last step is out.)
+        let reveal_in = conn.next_reveal_in(now_ms());
         let reply = tokio::select! {
             // No tick while received messages wait (a tick would move the state machine's
             // clock past their arrival stamps), unless the queue has held the clock back for
             // `MAX_TICK_DELAY`: an overloaded server still times tries out by the wall
             // clock, at most that late. Polled in this order.
             biased;
+            _ = tokio::time::sleep(reveal_in.unwrap_or(Duration::ZERO)), if reveal_in.is_some() => {
+                conn.on_tick().await
+            }
             _ = tick.tick(), if rx.is_empty() || last_tick.elapsed() >= MAX_TICK_DELAY => {
                 last_tick = Instant::now();
                 conn.on_tick().await

@@ -91,6 +91,8 @@ pub struct Outcome {
     /// The steps as the client saw them: action, milliseconds from `hello` to the reveal,
     /// target (follow part).
     pub steps: Vec<StepAt>,
+    /// Each step message as received: action, when (Unix ms), its deadline (Unix ms).
+    pub received: Vec<(String, i64, i64)>,
     pub result: Option<Value>,
     pub messages: Vec<Value>,
     pub sent: Vec<Sent>,
@@ -289,7 +291,12 @@ pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
             break;
         }
     }
-    finish(ws, msgs, sent, seen(&steps, start)).await
+    let mut out = finish(ws, msgs, sent, seen(&steps, start)).await;
+    out.received = steps
+        .iter()
+        .map(|(a, at, deadline, _)| (a.clone(), *at, *deadline))
+        .collect();
+    out
 }
 
 /// A step as the client received it: action, when (Unix ms), deadline, target.
@@ -322,6 +329,7 @@ async fn finish(mut ws: Ws, mut msgs: Vec<Value>, sent: Vec<Sent>, steps: Vec<St
         .then(|| finished.elapsed().as_secs_f64() * 1e3);
     let _ = ws.close(None).await;
     Outcome {
+        received: Vec::new(),
         steps,
         result,
         messages: msgs,

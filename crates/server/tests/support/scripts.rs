@@ -4,7 +4,7 @@
 use image::RgbImage;
 
 use super::client::{Look, Moment, Script, Sent, Shot};
-use super::subject::{jpeg, noise, warp_2d, with_second_face, Act, Subject};
+use super::subject::{jpeg, noise, warp_2d, with_background_face, with_second_face, Act, Subject};
 use openliveness_server::live::protocol::Kind;
 
 /// The genuine subject's body language for `action`, `e` ms after it was asked.
@@ -314,11 +314,23 @@ impl Script for Burst<'_> {
     }
 }
 
-/// A second face enters the picture once the challenge runs.
+/// A second face enters the picture once the challenge runs: leaning in (large), or
+/// `small` in the background.
 pub struct SecondFace<'a> {
     pub inner: Genuine<'a>,
     pub other: &'a Subject,
     pub stills: Stills,
+    pub small: bool,
+}
+
+impl SecondFace<'_> {
+    fn add(&self, img: &RgbImage) -> RgbImage {
+        if self.small {
+            with_background_face(img, self.other)
+        } else {
+            with_second_face(img, self.other)
+        }
+    }
 }
 
 impl Script for SecondFace<'_> {
@@ -326,7 +338,7 @@ impl Script for SecondFace<'_> {
         let shot = self.inner.frame(m)?;
         match (shot, m.revealed.len()) {
             (Shot::Image(img), n) if n >= 1 => {
-                let img = with_second_face(&img, self.other);
+                let img = self.add(&img);
                 self.stills.note(&img, &self.inner.last, m.now_ms);
                 Some(Shot::Image(img))
             }
@@ -334,9 +346,9 @@ impl Script for SecondFace<'_> {
         }
     }
     fn stills(&mut self) -> (Shot, Shot) {
-        let (subject, other, seed) = (self.inner.subject, self.other, self.inner.seed);
-        self.stills
-            .take(|distance| with_second_face(&subject.at_rest(distance, seed), other))
+        let (subject, seed) = (self.inner.subject, self.inner.seed);
+        let at_rest = |distance| self.add(&subject.at_rest(distance, seed));
+        self.stills.take(at_rest)
     }
 }
 

@@ -224,8 +224,22 @@ pub fn warp_2d(
 
 /// Another person's face (the head around `other`'s face mesh, cropped from its photo)
 /// pasted into the lower right of `img`, at about a third of the frame's width: a second
-/// person leaning into the picture, as large as the detector reliably finds.
+/// person leaning into the picture.
 pub fn with_second_face(img: &RgbImage, other: &Subject) -> RgbImage {
+    let side = img.width() * 2 / 5;
+    paste_head(img, other, side, img.width() - side, img.height() - side)
+}
+
+/// Another person's face small in the background, top left: its face about a tenth of the
+/// frame's width (the pasted head a sixth).
+pub fn with_background_face(img: &RgbImage, other: &Subject) -> RgbImage {
+    let side = img.width() / 6;
+    paste_head(img, other, side, img.width() / 25, img.height() / 25)
+}
+
+/// `other`'s head, cropped square around its face mesh, resized to `side` and pasted at
+/// (`x`, `y`).
+fn paste_head(img: &RgbImage, other: &Subject, side: u32, x: u32, y: u32) -> RgbImage {
     let pts = &other.head.points;
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for p in pts {
@@ -235,22 +249,25 @@ pub fn with_second_face(img: &RgbImage, other: &Subject) -> RgbImage {
         y1 = y1.max(p[1]);
     }
     let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let side = 1.6 * (x1 - x0).max(y1 - y0);
+    let crop_side = 1.6 * (x1 - x0).max(y1 - y0);
     let src = other.neutral();
-    let left = (cx - side / 2.0).clamp(0.0, src.width() as f32 - side.min(src.width() as f32));
-    let top = (cy - side / 2.0).clamp(0.0, src.height() as f32 - side.min(src.height() as f32));
-    let crop = image::imageops::crop_imm(src, left as u32, top as u32, side as u32, side as u32)
-        .to_image();
-    let target = img.width() * 2 / 5;
-    let head =
-        image::imageops::resize(&crop, target, target, image::imageops::FilterType::Triangle);
-    let mut out = img.clone();
-    image::imageops::overlay(
-        &mut out,
-        &head,
-        i64::from(img.width() - target),
-        i64::from(img.height() - target),
+    let left =
+        (cx - crop_side / 2.0).clamp(0.0, src.width() as f32 - crop_side.min(src.width() as f32));
+    let top = (cy - crop_side / 2.0).clamp(
+        0.0,
+        src.height() as f32 - crop_side.min(src.height() as f32),
     );
+    let crop = image::imageops::crop_imm(
+        src,
+        left as u32,
+        top as u32,
+        crop_side as u32,
+        crop_side as u32,
+    )
+    .to_image();
+    let head = image::imageops::resize(&crop, side, side, image::imageops::FilterType::Triangle);
+    let mut out = img.clone();
+    image::imageops::overlay(&mut out, &head, i64::from(x), i64::from(y));
     out
 }
 
