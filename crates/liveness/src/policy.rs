@@ -124,12 +124,11 @@ pub struct Policy {
     pub follow_miss_penalty: u8,
 
     // --- replays across sessions ---
-    /// A move of the follow part replays another session's when this many
+    /// A move of the follow part looks like another session's when this many
     /// consecutive frames of it match, in order and at a camera's pace, the
-    /// frames of one earlier session. Two replayed moves are injection (exact
-    /// bytes always are); one costs `replay_move_penalty`. Defaults 5, 20.
+    /// frames of one earlier session. Reported, not judged (exact bytes are
+    /// judged). Default 5.
     pub replay_min_run: usize,
-    pub replay_move_penalty: u8,
     /// ...provided the head moved by at least this much over the run (yaw or
     /// pitch range): someone at rest at the same desk can look alike twice.
     /// Default 4°.
@@ -276,7 +275,6 @@ impl Default for Policy {
             follow_miss_penalty: 30,
             min_frame_rate: 6.0,
             replay_min_run: 5,
-            replay_move_penalty: 20,
             replay_min_motion_deg: 4.0,
             pre_challenge_slack_ms: 250,
             max_pre_challenge_frames: 2,

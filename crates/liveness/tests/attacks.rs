@@ -331,7 +331,7 @@ fn a_slow_stream_is_not_judged() {
 }
 
 #[test]
-fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not() {
+fn bytes_from_another_session_are_injection_and_look_alikes_are_reported() {
     use openliveness_liveness::{decide_seen, Seen};
     let s = Scenario::genuine(ProductLevel::Standard, 41);
     let judge_seen = |seen: &Seen| {
@@ -377,10 +377,16 @@ fn pictures_from_another_session_are_injection_but_a_look_alike_at_rest_is_not()
             ..checked.clone()
         }
     };
-    assert_attack(&judge_seen(&replaying(2)), AttackType::Injection);
-    // One move alike costs points, no more: it can be chance.
-    let v = judge_seen(&replaying(1));
-    assert!(v.passed && v.score < 100, "{}", explain(&v));
+    // Look-alike moves are reported, not judged (the fingerprint cannot tell them from the
+    // same person at the same pose yet).
+    let v = judge_seen(&replaying(2));
+    assert!(v.passed, "{}", explain(&v));
+    let r = v
+        .signals
+        .iter()
+        .find(|x| x.name == "replay.cross_session")
+        .unwrap();
+    assert_eq!(r.value, Some(2.0), "{}", r.explanation);
 
     // The same person at rest at the same desk: positioning frames look alike.
     let at_rest: Vec<u32> = s
