@@ -202,7 +202,10 @@ async fn attack_suite() {
             attack("small second face in the background"),
             Box::new(SecondFace {
                 inner: Genuine::new(subject, species_seed(15)),
-                other: &other,
+                // The camera man's face, half hidden by his camera, is found only from about
+                // an eighth of the frame's width: the background person is the astronaut,
+                // mirrored (the face count is what is tested).
+                other: subject,
                 stills: Default::default(),
                 small: true,
             }),
@@ -341,7 +344,7 @@ async fn attack_suite() {
 Made by `bash scripts/attack-report.sh` ({genuine_runs} genuine runs; every session streamed in real time over the live protocol, docs/protocol.md, against the real server). ISO/IEC 30107-3 terms: APCER = attacks accepted / attempted per species; BPCER = genuine runs rejected / attempted. A run is accepted when the page is told it passed or Get Result scores it at or above the pass threshold.\n\n\
 ## Subjects\n\n\
 - **Genuine**: scikit-image's astronaut photo (public domain) as a textured 3-D head: its 468-point face mesh with depth, plus a ring for the sides of the head, rendered with perspective and a z-buffer. It turns its head towards each target of the follow part (yaw −25° × x, pitch 16° × y, from 300 ms after the reveal over 450 ms), and performs each action when revealed: eyes painted closed for a blink, the jaw dropped for an open mouth, the head turned ±45° or pitched −18°, brought 1.54× closer; after the last step it comes closer for the near still, and its stills are frames of its own stream.\n\
-- **Attacks**: the same photo held still; moved, scaled and sheared in 2-D to pretend the actions; a clip of the genuine head looking around on its own (blinking, turning right and left in turn, then coming closer), whatever is asked; the genuine answers with capture times 90 s old; each frame sent twice at once; a second person (scikit-image's camera man) leaning into the picture, and small in the background (the face a tenth of the frame's width); the camera man swapped in after the first step; an earlier genuine session's frames replayed byte for byte; a library of the first three accepted genuine sessions spliced to each new challenge (for each target, the recorded segment of the nearest recorded target; for each action, the segment that answered it; re-timed to the new reveals with fresh capture times), byte for byte and altered (shifted 3 px, scaled 3 %, noise, re-encoded); the genuine answers streamed at 3 frames a second.\n\n\
+- **Attacks**: the same photo held still; moved, scaled and sheared in 2-D to pretend the actions; a clip of the genuine head looking around on its own (blinking, turning right and left in turn, then coming closer), whatever is asked; the genuine answers with capture times 90 s old; each frame sent twice at once; a second person (scikit-image's camera man) leaning into the picture, and a face small in the background (the astronaut mirrored, its face a tenth of the frame's width); the camera man swapped in after the first step; an earlier genuine session's frames replayed byte for byte; a library of the first three accepted genuine sessions spliced to each new challenge (for each target, the recorded segment of the nearest recorded target; for each action, the segment that answered it; re-timed to the new reveals with fresh capture times), byte for byte and altered (shifted 3 px, scaled 3 %, noise, re-encoded); the genuine answers streamed at 3 frames a second.\n\n\
 ## Result\n\n{table}\n{delays}\n\n\
 ## What the verdict measures on the rendered head\n\n\
 | signal | rendered | measured by the landmark model | threshold |\n|---|---|---|---|\n\

@@ -230,11 +230,23 @@ pub fn with_second_face(img: &RgbImage, other: &Subject) -> RgbImage {
     paste_head(img, other, side, img.width() - side, img.height() - side)
 }
 
-/// Another person's face small in the background, top left: its face about a tenth of the
-/// frame's width (the pasted head a sixth).
+/// A face small in the background, top left: `other`'s head mirrored, its face about a
+/// tenth of the frame's width (the pasted head a sixth). Measured with the full-range
+/// detector: the astronaut's face is found from a tenth of the frame's width in this
+/// place, the camera man's, half hidden by his camera, only from about an eighth.
 pub fn with_background_face(img: &RgbImage, other: &Subject) -> RgbImage {
     let side = img.width() / 6;
-    paste_head(img, other, side, img.width() / 25, img.height() / 25)
+    let head = paste_head(img, other, side, img.width() / 25, img.height() / 25);
+    let mut out = img.clone();
+    let patch = image::imageops::crop_imm(&head, img.width() / 25, img.height() / 25, side, side)
+        .to_image();
+    image::imageops::overlay(
+        &mut out,
+        &image::imageops::flip_horizontal(&patch),
+        i64::from(img.width() / 25),
+        i64::from(img.height() / 25),
+    );
+    out
 }
 
 /// `other`'s head, cropped square around its face mesh, resized to `side` and pasted at
