@@ -12,7 +12,7 @@
 //! (blinks excepted, people blink on their own) starting shortly before its
 //! reveal is an answer to a question not yet asked, i.e. injection.
 
-use super::{Baseline, Stream};
+use super::{spread, Baseline, Stream};
 use crate::challenge::{Action, Challenge};
 use crate::policy::Policy;
 use crate::signals::FaceObs;
@@ -303,17 +303,8 @@ fn stillness(stream: &Stream, p: &Policy) -> SignalReport {
     if faces.len() < p.min_face_frames.max(2) {
         return SignalReport::unmeasured(name, 0, 0, "too few challenge frames with a face".into());
     }
-    let range = |get: fn(&FaceObs) -> Option<f32>| {
-        let vals: Vec<f32> = faces.iter().filter_map(|f| get(f)).collect();
-        let lo = vals.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = vals.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        // Nothing measured counts as frozen: it proves no motion either.
-        if vals.is_empty() {
-            0.0
-        } else {
-            hi - lo
-        }
-    };
+    // Nothing measured counts as frozen: it proves no motion either.
+    let range = |get: fn(&FaceObs) -> Option<f32>| spread(&faces, get);
     let size = range(FaceObs::size);
     let size_rel = faces
         .iter()

@@ -115,6 +115,19 @@ impl Baseline {
     }
 }
 
+/// Range (largest − smallest) of one reading over `faces`. Nothing measured
+/// reads as 0: it proves no motion.
+pub(crate) fn spread(faces: &[&FaceObs], get: fn(&FaceObs) -> Option<f32>) -> f32 {
+    let vals: Vec<f32> = faces.iter().filter_map(|f| get(f)).collect();
+    let lo = vals.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = vals.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if vals.is_empty() {
+        0.0
+    } else {
+        hi - lo
+    }
+}
+
 /// `x` clamped to [0, 1]; NaN reads as 0.
 pub(crate) fn unit(x: f32) -> f32 {
     if x.is_nan() {

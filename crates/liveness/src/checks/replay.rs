@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::Stream;
+use super::{spread, Stream};
 use crate::challenge::{Action, Challenge};
 use crate::policy::Policy;
 use crate::signals::{FaceObs, FrameObs, Seen};
@@ -136,15 +136,5 @@ fn longest_paced_run(
 
 /// Largest range of yaw or pitch over `poses`, in degrees.
 fn moved(poses: &[&FaceObs]) -> f32 {
-    let range = |get: fn(&FaceObs) -> Option<f32>| {
-        let v: Vec<f32> = poses.iter().filter_map(|f| get(f)).collect();
-        let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
-        let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        if v.is_empty() {
-            0.0
-        } else {
-            hi - lo
-        }
-    };
-    range(FaceObs::yaw).max(range(FaceObs::pitch))
+    spread(poses, FaceObs::yaw).max(spread(poses, FaceObs::pitch))
 }
