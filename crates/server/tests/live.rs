@@ -331,7 +331,7 @@ async fn attack_suite() {
             .unwrap_or(0)
     };
     let delays = format!(
-        "Step messages of the genuine runs ({} actions) reached the client p50 {} ms, p90 {} ms, max {} ms after their windows opened.",
+        "Step messages of the genuine runs ({} actions) reached the client p50 {} ms, p90 {} ms, max {} ms after their windows opened (the client reads its socket between frames, every 100 ms). A dash under attackType: not judged, a quality outcome (the 3 frames a second stream: PoorQuality, `timing.frame_rate`).",
         step_delays.len(),
         q(0.5),
         q(0.9),
