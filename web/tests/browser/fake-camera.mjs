@@ -52,15 +52,15 @@ export async function installFakeCamera(context, opts = {}) {
         if (res.ok) images[n] = await createImageBitmap(await res.blob());
       };
       for (const n of cfg.mode === 'subject' ? poses : ['neutral']) await load(n);
-      // The look grid (99 images) loads in the background: the follow part starts seconds
-      // after the camera, and a pose not yet loaded shows as neutral.
+      // The look grid (99 images) loads, all at once, before the camera starts: a pose not
+      // yet loaded would show as neutral, and the first target would look ignored.
       const lookName = (yaw, pitch) => `look_y${yaw}_p${pitch}`;
       if (cfg.mode === 'subject') {
-        void (async () => {
-          for (let yaw = grid.yaw[0]; yaw <= grid.yaw[1]; yaw += grid.yaw[2]) {
-            for (let pitch = grid.pitch[0]; pitch <= grid.pitch[1]; pitch += grid.pitch[2]) await load(lookName(yaw, pitch));
-          }
-        })();
+        const names = [];
+        for (let yaw = grid.yaw[0]; yaw <= grid.yaw[1]; yaw += grid.yaw[2]) {
+          for (let pitch = grid.pitch[0]; pitch <= grid.pitch[1]; pitch += grid.pitch[2]) names.push(lookName(yaw, pitch));
+        }
+        await Promise.all(names.map(load));
       }
       let action = '';
       let since = performance.now();

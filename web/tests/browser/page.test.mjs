@@ -134,7 +134,8 @@ describe('session page against the real server', () => {
       assert.ok(r.data?.imageFar && r.data?.imageNear, `Get Result has both stills: ${r.code}`);
       const passed = await page.evaluate(() => document.body.dataset.result);
       if (subject) {
-        const brief = JSON.stringify({ code: r.code, score: r.data?.score, attackType: r.data?.attackType, actions: run.actions });
+        const lost = (r.data?.decision?.signals ?? []).filter((x) => x.deduction > 0).map((x) => `${x.name} -${x.deduction}: ${x.explanation}`);
+        const brief = JSON.stringify({ code: r.code, score: r.data?.score, attackType: r.data?.attackType, actions: run.actions, lost }, null, 1);
         assert.equal(passed, 'passed', `the rendered subject passes: ${brief}`);
         assert.equal(r.code, 'SUCCESS');
         assert.ok(r.data.score >= 50, `score ${r.data.score}`);
