@@ -124,18 +124,24 @@ impl Outcome {
         }
     }
 
-    /// Get Result's code for a face-quality signal (the same table as `live/record.rs`).
+    /// Get Result's code for a face-quality signal.
     fn quality_code(self) -> Option<&'static str> {
         match self {
-            Outcome::Quality(q) => Some(match q {
-                QualityOutcome::NoFace => "NO_FACE_DETECTED",
-                QualityOutcome::TooManyFaces => "TOO_MANY_FACES_DETECTED",
-                QualityOutcome::InvalidFace => "INVALID_FACE_DETECTED",
-                QualityOutcome::Occluded => "FACE_OCCLUDED",
-                QualityOutcome::PoorQuality => "FACE_QUALITY_TOO_POOR",
-            }),
+            Outcome::Quality(q) => Some(quality_code(q)),
             _ => None,
         }
+    }
+}
+
+/// The primary contract's code for a face-quality outcome (Get Result's `code`, and a
+/// quality signal's `qualityCode`).
+pub fn quality_code(q: QualityOutcome) -> &'static str {
+    match q {
+        QualityOutcome::NoFace => "NO_FACE_DETECTED",
+        QualityOutcome::TooManyFaces => "TOO_MANY_FACES_DETECTED",
+        QualityOutcome::InvalidFace => "INVALID_FACE_DETECTED",
+        QualityOutcome::Occluded => "FACE_OCCLUDED",
+        QualityOutcome::PoorQuality => "FACE_QUALITY_TOO_POOR",
     }
 }
 

@@ -214,8 +214,9 @@ impl Conn {
             ..Seen::default()
         };
         let is_still = |n: u32| n == FAR_STILL_NO || n == NEAR_STILL_NO;
+        let exact: std::collections::HashSet<u64> = candidates.iter().map(|c| c.exact).collect();
         for p in prints {
-            if candidates.iter().any(|c| c.exact == p.exact) {
+            if exact.contains(&p.exact) {
                 if is_still(p.frame_no) {
                     seen.exact_stills += 1;
                 } else {
@@ -558,26 +559,30 @@ impl Conn {
         let engine = self.engine.clone();
         let jpeg = msg.payload.to_vec();
         let capture = msg.capture_ms;
-        let (analysed, jpeg, took) = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let r = observe::still(&engine, &jpeg, capture, arrival);
-            (r, jpeg, started.elapsed())
-        })
-        .await
-        .map_err(|_| ProtocolError::BadImage)?;
-        self.data.measure_ms += took.as_secs_f64() * 1e3;
-        let (obs, frame, face) = analysed.map_err(|_| ProtocolError::BadImage)?;
         let frame_no = if msg.kind == Kind::FarStill {
             FAR_STILL_NO
         } else {
             NEAR_STILL_NO
         };
+        // Measuring and fingerprinting are CPU work: off the connection's task.
+        let (analysed, jpeg, took) = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let r = observe::still(&engine, &jpeg, capture, arrival).map(|(obs, frame, face)| {
+                let print = FramePrint {
+                    frame_no,
+                    phash: openliveness_vision::perceptual_hash(&frame),
+                    exact: observe::content_hash(&jpeg),
+                };
+                (obs, frame, face, print)
+            });
+            (r, jpeg, started.elapsed())
+        })
+        .await
+        .map_err(|_| ProtocolError::BadImage)?;
+        self.data.measure_ms += took.as_secs_f64() * 1e3;
+        let (obs, frame, face, print) = analysed.map_err(|_| ProtocolError::BadImage)?;
         self.data.prints.retain(|p| p.frame_no != frame_no);
-        self.data.prints.push(FramePrint {
-            frame_no,
-            phash: openliveness_vision::perceptual_hash(&frame),
-            exact: observe::content_hash(&jpeg),
-        });
+        self.data.prints.push(print);
         let still = Still {
             obs,
             jpeg,

@@ -1,23 +1,17 @@
 //! Recording a try's verdict: the stills, video and audit image as sealed blobs, the
 //! verdict and its signals in the session row. The newest try's result is the session's.
 
-use openliveness_liveness::{Challenge, QualityOutcome, Verdict};
+use openliveness_liveness::{Challenge, Verdict};
 use openliveness_store::{SessionResult, SessionStatus};
 
 use super::audit;
 use super::conn::{Conn, TryData};
+use crate::api::decision::quality_code;
 use crate::state::now_ms;
 
 /// The primary contract's code for a verdict.
 pub fn result_code(verdict: &Verdict) -> &'static str {
-    match verdict.quality {
-        None => "SUCCESS",
-        Some(QualityOutcome::NoFace) => "NO_FACE_DETECTED",
-        Some(QualityOutcome::TooManyFaces) => "TOO_MANY_FACES_DETECTED",
-        Some(QualityOutcome::InvalidFace) => "INVALID_FACE_DETECTED",
-        Some(QualityOutcome::Occluded) => "FACE_OCCLUDED",
-        Some(QualityOutcome::PoorQuality) => "FACE_QUALITY_TOO_POOR",
-    }
+    verdict.quality.map_or("SUCCESS", quality_code)
 }
 
 pub async fn store_result(
