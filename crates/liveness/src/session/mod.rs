@@ -112,6 +112,25 @@ impl Session {
         if let Event::Tick { .. } = event {
             return Ok(effects);
         }
+        // The clock ended the try as this event arrived (it came after the deadline), or the
+        // try already ended and the page has not heard yet: a frame, a finish or a request in
+        // flight then is moot, not a violation. It is dropped, and the try's failure is
+        // what the page hears (losing it here once left a page waiting forever).
+        let try_over = effects
+            .iter()
+            .any(|e| matches!(e, Effect::TryFailed { .. }))
+            || matches!(self.state, SessionState::Failed { .. });
+        if try_over
+            && matches!(
+                event,
+                Event::FrameReceived { .. }
+                    | Event::Finished { .. }
+                    | Event::Positioned { .. }
+                    | Event::ChallengeRequested { .. }
+            )
+        {
+            return Ok(effects);
+        }
         match self.transition(&event, now, rng, &mut effects) {
             Ok(()) => Ok(effects),
             Err(err) => {
@@ -336,6 +355,49 @@ mod tests {
             Ok(vec![])
         );
         assert_eq!(s.state().name(), "failed");
+    }
+
+    #[test]
+    fn a_frame_after_the_time_limit_gets_the_failure_not_a_violation() {
+        let mut r = StdRng::seed_from_u64(0);
+        let policy = SessionPolicy::default();
+        let late = policy.try_time_limit_ms + 10;
+        let mut s = Session::new(0, 2, ProductLevel::Standard, policy);
+        s.apply(Event::PageOpened { now_ms: 0 }, &mut r).unwrap();
+        s.apply(Event::FrameReceived { now_ms: 5, seq: 1 }, &mut r)
+            .unwrap();
+        // The frame that arrives past the limit: the try's time-out is the answer.
+        let fx = s
+            .apply(
+                Event::FrameReceived {
+                    now_ms: late,
+                    seq: 2,
+                },
+                &mut r,
+            )
+            .unwrap();
+        assert_eq!(
+            fx,
+            vec![Effect::TryFailed {
+                try_no: 1,
+                reason: FailReason::TimedOut,
+                retry_allowed: true,
+            }]
+        );
+        // Frames still in flight after that are dropped, and the page can start again.
+        for event in [
+            Event::FrameReceived {
+                now_ms: late + 1,
+                seq: 3,
+            },
+            Event::Finished { now_ms: late + 2 },
+        ] {
+            assert_eq!(s.apply(event, &mut r), Ok(vec![]));
+        }
+        let fx = s
+            .apply(Event::PageOpened { now_ms: late + 3 }, &mut r)
+            .unwrap();
+        assert_eq!(fx, vec![Effect::TryStarted { try_no: 2 }]);
     }
 
     #[test]
