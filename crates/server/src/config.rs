@@ -64,6 +64,23 @@ pub struct Config {
     pub webhook_timeout_ms: u64,
     /// Days the frames' fingerprints are kept for cross-session replay detection.
     pub replay_window_days: u32,
+    /// Connections held open at once. Past it, the connection idle longest is closed to make
+    /// room; the open-file limit lowers it at start-up when it cannot hold this many.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, in milliseconds; it also bounds how
+    /// long a kept-alive connection may wait idle for its next request.
+    pub header_read_timeout_ms: u64,
+    /// Time a client has to send a request's body, in milliseconds.
+    pub body_read_timeout_ms: u64,
+    /// Failed tries of one user (or one device) after which new tries are refused; 0 turns
+    /// the lockout off.
+    pub lockout_failures: u32,
+    /// How long one try may last from `hello` before it fails as timed out, in milliseconds.
+    pub try_time_limit_ms: u64,
+    /// The window the failed tries are counted in, in minutes.
+    pub lockout_window_minutes: u32,
+    /// How long a locked-out user waits after their last failure, in minutes.
+    pub lockout_minutes: u32,
 }
 
 impl Default for Config {
@@ -84,6 +101,13 @@ impl Default for Config {
                 .retry_schedule_ms,
             webhook_timeout_ms: crate::webhooks::WebhookSettings::default().timeout_ms,
             replay_window_days: 30,
+            max_connections: 4096,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            lockout_failures: 5,
+            try_time_limit_ms: 120_000,
+            lockout_window_minutes: 30,
+            lockout_minutes: 30,
         }
     }
 }
@@ -108,6 +132,13 @@ struct FileConfig {
     webhook_retry_schedule_ms: Option<Vec<u64>>,
     webhook_timeout_ms: Option<u64>,
     replay_window_days: Option<u32>,
+    max_connections: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    lockout_failures: Option<u32>,
+    try_time_limit_ms: Option<u64>,
+    lockout_window_minutes: Option<u32>,
+    lockout_minutes: Option<u32>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -125,6 +156,13 @@ const FILE_KEYS: &[&str] = &[
     "webhook_retry_schedule_ms",
     "webhook_timeout_ms",
     "replay_window_days",
+    "max_connections",
+    "header_read_timeout_ms",
+    "body_read_timeout_ms",
+    "lockout_failures",
+    "try_time_limit_ms",
+    "lockout_window_minutes",
+    "lockout_minutes",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -174,30 +212,7 @@ impl Config {
                 path: path.clone(),
                 source,
             })?;
-            let table: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::Parse {
-                        path: path.clone(),
-                        message: e.message().to_owned(),
-                    })?;
-            for key in table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())) {
-                warnings.push(format!(
-                    "config file {}: unknown key `{key}` ignored",
-                    path.display()
-                ));
-            }
-            let f: FileConfig =
-                toml::Value::Table(table)
-                    .try_into()
-                    .map_err(|e: toml::de::Error| ConfigError::Parse {
-                        path: path.clone(),
-                        message: e.message().to_owned(),
-                    })?;
-            cfg.apply_file(f);
-            cfg.check().map_err(|message| ConfigError::Parse {
-                path: path.clone(),
-                message,
-            })?;
+            cfg.apply_file_text(&path, &text, &mut warnings)?;
         }
         cfg.apply_env(&env_get)?;
         if let Some(v) = cli.bind {
@@ -216,6 +231,35 @@ impl Config {
         Ok((cfg, warnings))
     }
 
+    /// Applies a config file's text over `self`: unknown keys become warnings, a value of
+    /// the wrong type or out of range is an error naming `path`. Never panics, whatever the
+    /// text (fuzzed: `crates/server/fuzz`).
+    pub fn apply_file_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        let parse_error = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| parse_error(e.message().to_owned()))?;
+        for key in table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())) {
+            warnings.push(format!(
+                "config file {}: unknown key `{key}` ignored",
+                path.display()
+            ));
+        }
+        let f: FileConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_error(e.message().to_owned()))?;
+        self.apply_file(f);
+        self.check().map_err(parse_error)
+    }
+
     fn apply_file(&mut self, f: FileConfig) {
         let FileConfig {
             bind,
@@ -232,6 +276,13 @@ impl Config {
             webhook_retry_schedule_ms,
             webhook_timeout_ms,
             replay_window_days,
+            max_connections,
+            header_read_timeout_ms,
+            body_read_timeout_ms,
+            lockout_failures,
+            try_time_limit_ms,
+            lockout_window_minutes,
+            lockout_minutes,
         } = f;
         self.bind = bind.unwrap_or(self.bind);
         self.data_dir = data_dir.unwrap_or(self.data_dir.clone());
@@ -249,12 +300,71 @@ impl Config {
         }
         self.webhook_timeout_ms = webhook_timeout_ms.unwrap_or(self.webhook_timeout_ms);
         self.replay_window_days = replay_window_days.unwrap_or(self.replay_window_days);
+        self.max_connections = max_connections.unwrap_or(self.max_connections);
+        self.header_read_timeout_ms = header_read_timeout_ms.unwrap_or(self.header_read_timeout_ms);
+        self.body_read_timeout_ms = body_read_timeout_ms.unwrap_or(self.body_read_timeout_ms);
+        self.lockout_failures = lockout_failures.unwrap_or(self.lockout_failures);
+        self.try_time_limit_ms = try_time_limit_ms.unwrap_or(self.try_time_limit_ms);
+        self.lockout_window_minutes = lockout_window_minutes.unwrap_or(self.lockout_window_minutes);
+        self.lockout_minutes = lockout_minutes.unwrap_or(self.lockout_minutes);
+    }
+
+    /// Sets one of [`Config::ranges`]'s settings from a value already range-checked.
+    fn set_ranged(&mut self, name: &str, n: u64) {
+        let small = u32::try_from(n).unwrap_or(u32::MAX);
+        match name {
+            "max_connections" => self.max_connections = usize::try_from(n).unwrap_or(usize::MAX),
+            "header_read_timeout_ms" => self.header_read_timeout_ms = n,
+            "body_read_timeout_ms" => self.body_read_timeout_ms = n,
+            "lockout_failures" => self.lockout_failures = small,
+            "try_time_limit_ms" => self.try_time_limit_ms = n,
+            "lockout_window_minutes" => self.lockout_window_minutes = small,
+            "lockout_minutes" => self.lockout_minutes = small,
+            _ => {}
+        }
     }
 
     /// The replay window in milliseconds: fingerprints older than this are purged and not
     /// looked up.
     pub fn replay_window_ms(&self) -> i64 {
         i64::from(self.replay_window_days) * 86_400_000
+    }
+
+    /// The connection and lockout settings with their accepted ranges, named as in the file.
+    fn ranges(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 7] {
+        [
+            (
+                "max_connections",
+                self.max_connections as u64,
+                16..=1_000_000,
+            ),
+            (
+                "header_read_timeout_ms",
+                self.header_read_timeout_ms,
+                100..=600_000,
+            ),
+            (
+                "body_read_timeout_ms",
+                self.body_read_timeout_ms,
+                100..=600_000,
+            ),
+            (
+                "lockout_failures",
+                u64::from(self.lockout_failures),
+                0..=1000,
+            ),
+            ("try_time_limit_ms", self.try_time_limit_ms, 5_000..=600_000),
+            (
+                "lockout_window_minutes",
+                u64::from(self.lockout_window_minutes),
+                1..=10_080,
+            ),
+            (
+                "lockout_minutes",
+                u64::from(self.lockout_minutes),
+                1..=10_080,
+            ),
+        ]
     }
 
     /// Range checks for values a file can give out of range.
@@ -272,6 +382,15 @@ impl Config {
                 "replay_window_days = {}: use 1…3650",
                 self.replay_window_days
             ));
+        }
+        for (name, value, range) in self.ranges() {
+            if !range.contains(&value) {
+                return Err(format!(
+                    "{name} = {value}: use {}…{}",
+                    range.start(),
+                    range.end()
+                ));
+            }
         }
         Ok(())
     }
@@ -352,6 +471,21 @@ impl Config {
                         format!("{v:?}: use 1…3650"),
                     )
                 })?;
+        }
+        for (name, _, range) in self.ranges() {
+            let var = format!("OPENLIVENESS_{}", name.to_ascii_uppercase());
+            let Some(v) = get(&var) else { continue };
+            let n: u64 = v
+                .parse()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        &var,
+                        format!("{v:?}: use {}…{}", range.start(), range.end()),
+                    )
+                })?;
+            self.set_ranged(name, n);
         }
         if let Some(v) = get("OPENLIVENESS_LOG_FORMAT") {
             self.log_format = match v.as_str() {

@@ -110,6 +110,12 @@ pub async fn run_maintenance(state: AppState) {
             now_ms(),
             state.replay_window_ms,
         );
+        let horizon = now_ms().saturating_sub(state.lockout.horizon_ms());
+        match state.store.purge_try_failures(horizon).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(try_failures = n, "maintenance purge: lockout records"),
+            Err(e) => tracing::warn!(error = %e, "maintenance purge of lockout records failed"),
+        }
         match pass.await {
             Ok(r)
                 if r.sessions_cleared

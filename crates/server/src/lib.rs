@@ -10,8 +10,10 @@ pub mod error;
 pub mod jobs;
 pub mod limits;
 pub mod live;
+pub mod lockout;
 pub mod openapi;
 pub mod page;
+pub mod serve;
 pub mod state;
 pub mod webhooks;
 
@@ -30,8 +32,13 @@ pub use webhooks::WebhookSettings;
 
 /// Opens what every command needs: the store (migrated) and the master key.
 pub async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Sealer)> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    // Readable by the service's user only, whatever the umask (user ids, URLs, signals).
+    openliveness_store::private::dir(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {} with mode 0700",
+            config.data_dir.display()
+        )
+    })?;
     let (sealer, warning) = admin::master_key(config)?;
     if let Some(w) = warning {
         tracing::warn!("{w}");
@@ -44,6 +51,7 @@ pub async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Se
 
 pub struct Application {
     listener: TcpListener,
+    serve_limits: serve::ServeLimits,
     state: AppState,
     demo: Option<KeyCredentials>,
     webhooks: WebhookSettings,
@@ -106,6 +114,9 @@ impl Application {
             limiter,
             public_url: public_url.into(),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            body_read_timeout: std::time::Duration::from_millis(config.body_read_timeout_ms),
+            lockout: lockout::Lockout::from_config(&config),
+            try_time_limit_ms: i64::try_from(config.try_time_limit_ms).unwrap_or(i64::MAX),
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
             replay_window_ms: config.replay_window_ms(),
@@ -114,8 +125,13 @@ impl Application {
                 .clone()
                 .map(|creds| Arc::new(page::demo::DemoSite::new(creds, local))),
         };
+        let serve_limits = serve::ServeLimits {
+            max_connections: serve::fit_connection_limit(config.max_connections),
+            header_read_timeout: std::time::Duration::from_millis(config.header_read_timeout_ms),
+        };
         Ok(Self {
             listener,
+            serve_limits,
             state,
             demo,
             webhooks: WebhookSettings {
@@ -184,9 +200,7 @@ impl Application {
             )),
         ]);
         let app = api::router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve::serve(self.listener, app, self.serve_limits, shutdown).await
     }
 }
 

@@ -18,6 +18,12 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Permits for API requests in flight; none left → `RETRY_LATER`.
     pub in_flight: Arc<Semaphore>,
+    /// Time a client has to send a request body (configuration `body_read_timeout_ms`).
+    pub body_read_timeout: std::time::Duration,
+    /// Lockout after repeated failed tries (configuration `lockout_*`).
+    pub lockout: crate::lockout::Lockout,
+    /// Milliseconds one try may last (configuration `try_time_limit_ms`).
+    pub try_time_limit_ms: i64,
     /// Milliseconds the user has for each challenge step.
     pub step_window_ms: i64,
     /// Milliseconds frame fingerprints are kept and looked up for cross-session replay

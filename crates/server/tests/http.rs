@@ -84,50 +84,243 @@ async fn postgres_tests_really_use_postgres() {
 /// A server whose request capacity is used up answers RETRY_LATER with Retry-After.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_later_when_capacity_is_exhausted() {
-    let app = spawn_with(Backend::Sqlite, |c| c.max_in_flight = 1).await;
-    let addr = app.base.trim_start_matches("http://").to_owned();
-    // Hold the only slot: a request whose body never finishes arriving.
-    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
-    slow.write_all(
-        b"POST /openapi/auth/ticket/v1/generate-token HTTP/1.1\r\nHost: x\r\n\
-          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let r = loop {
-        let r = app.generate_token_raw(json!({"accessKey": "a"})).await;
-        if r.code() == "RETRY_LATER" || std::time::Instant::now() > deadline {
-            break r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let app = spawn_with(Backend::Sqlite, |c| c.max_in_flight = 0).await;
+    let r = app.generate_token_raw(json!({"accessKey": "a"})).await;
     r.expect(
         "RETRY_LATER",
         "Query failed, please retry after the suggested time in HTTP Header.",
     );
     assert_eq!(r.status, 503);
     assert_eq!(r.headers["retry-after"], "1");
-    // Once the slow request ends, service resumes.
-    tokio::task::spawn_blocking(move || {
-        slow.write_all(&[b' '; 99]).unwrap();
-        let mut buf = [0u8; 512];
-        let _ = slow.read(&mut buf).unwrap();
+    app.cleanup().await;
+}
+
+/// Writes `head` on a fresh socket and returns what the server answers before it closes
+/// the connection or `within` passes (then: what arrived so far).
+fn raw_exchange(addr: &str, head: &[u8], within: std::time::Duration) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(within)).unwrap();
+    s.write_all(head).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The JSON body of a raw HTTP/1.1 answer.
+fn raw_body(answer: &str) -> serde_json::Value {
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not a JSON answer: {answer:?}"))
+}
+
+/// A request that is slow to send its body holds its connection, never one of the API's
+/// in-flight slots, and is answered 408 (connection closed) when its body deadline passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_body_holds_no_slot_and_times_out() {
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.max_in_flight = 1;
+        c.body_read_timeout_ms = 1500;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let slow = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let answer = raw_exchange(
+            &addr,
+            b"POST /openapi/auth/ticket/v1/generate-token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            std::time::Duration::from_secs(20),
+        );
+        (answer, started.elapsed())
+    });
+    // While the slow body trickles, the one slot stays free for others.
+    for _ in 0..5 {
+        let r = app.generate_token_raw(json!({"accessKey": "a"})).await;
+        assert_eq!(r.code(), "PARAMETER_ERROR", "{}", r.body);
+    }
+    let (answer, took) = slow.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert_eq!(raw_body(&answer)["code"], "CLIENT_ERROR");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    app.cleanup().await;
+}
+
+/// A declared body over the limit is refused at once with 413, not after the body
+/// deadline; oversize request targets and heads, and the live route without an Upgrade,
+/// get the JSON envelope with a transaction id like every other refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_requests_get_envelopes_at_once() {
+    let app = spawn_with(Backend::Sqlite, |c| c.body_read_timeout_ms = 30_000).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let answers = tokio::task::spawn_blocking(move || {
+        let within = std::time::Duration::from_secs(10);
+        let started = std::time::Instant::now();
+        let big_body = raw_exchange(
+            &addr,
+            b"POST /openapi/auth/ticket/v1/generate-token HTTP/1.1\r\nHost: x\r\n\
+              Content-Length: 1000000\r\n\r\n",
+            within,
+        );
+        let big_body_took = started.elapsed();
+        let long_uri = raw_exchange(
+            &addr,
+            format!("GET /healthz?{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "a".repeat(10_000))
+                .as_bytes(),
+            within,
+        );
+        let big_head = raw_exchange(
+            &addr,
+            format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "b".repeat(20_000))
+                .as_bytes(),
+            within,
+        );
+        let many: String = (0..120).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let many_headers = raw_exchange(
+            &addr,
+            format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n").as_bytes(),
+            within,
+        );
+        let no_upgrade = raw_exchange(
+            &addr,
+            b"GET /h5/liveness/ws?signatureId=x&token=y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            within,
+        );
+        (big_body, big_body_took, long_uri, big_head, many_headers, no_upgrade)
     })
     .await
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let r = app.generate_token_raw(json!({"accessKey": "a"})).await;
-        if r.code() == "PARAMETER_ERROR" {
-            break;
-        }
+    let (big_body, big_body_took, long_uri, big_head, many_headers, no_upgrade) = answers;
+    assert!(big_body.starts_with("HTTP/1.1 413"), "{big_body}");
+    assert!(
+        big_body_took < std::time::Duration::from_secs(5),
+        "{big_body_took:?}"
+    );
+    for (answer, status) in [
+        (&big_body, "413"),
+        (&long_uri, "414"),
+        (&big_head, "431"),
+        (&many_headers, "431"),
+        (&no_upgrade, "4"),
+    ] {
         assert!(
-            std::time::Instant::now() < deadline,
-            "capacity never freed: {}",
-            r.body
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let body = raw_body(answer);
+        assert_eq!(body["code"], "CLIENT_ERROR", "{answer}");
+        assert_eq!(
+            body["transactionId"].as_str().map(str::len),
+            Some(16),
+            "{answer}"
+        );
     }
+    app.cleanup().await;
+}
+
+/// An object naming a key twice is refused as a parameter error, in either order, so no
+/// reader can be made to see another value than the one checked.
+async fn repeated_keys(app: &TestApp) {
+    for body in [
+        r#"{"accessKey":"bogus","accessKey":"other","timestamp":"1","signature":"s"}"#,
+        r#"{"accessKey":"a","timestamp":"1","timestamp":"2","signature":"s"}"#,
+    ] {
+        let r = app
+            .send(
+                reqwest::Method::POST,
+                "/openapi/auth/ticket/v1/generate-token",
+                None,
+                Some(body.as_bytes().to_vec()),
+            )
+            .await;
+        r.expect("PARAMETER_ERROR", "Parameter error,please check you input.");
+    }
+}
+both_backends!(repeated_keys_case, repeated_keys);
+
+/// More idle and header-trickling sockets than the connection limit: the server closes the
+/// ones idle longest, and `/healthz` and the API keep answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_past_the_limit_cannot_lock_clients_out() {
+    const LIMIT: usize = 32;
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.max_connections = LIMIT;
+        c.header_read_timeout_ms = 60_000;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for round in 0..3 {
+        // Five times the limit, half of them sending the start of a request and stopping.
+        for i in 0..LIMIT * 5 {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            if i % 2 == 0 {
+                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                    .unwrap();
+            }
+            held.push(s);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let health = client
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: /healthz did not answer: {e}"));
+        assert_eq!(health.status(), 200);
+        let api = client
+            .post(format!(
+                "{}/openapi/auth/ticket/v1/generate-token",
+                app.base
+            ))
+            .body(r#"{"accessKey":"a"}"#)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the API did not answer: {e}"));
+        let body: serde_json::Value = api.json().await.unwrap();
+        assert_eq!(body["code"], "PARAMETER_ERROR");
+    }
+    // The server closed the sockets idle longest: the first ones read end-of-stream.
+    let first = held.swap_remove(0);
+    first
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let n = (&first).read(&mut [0u8; 64]).unwrap_or(usize::MAX);
+    assert_eq!(n, 0, "the oldest idle socket was not closed");
+    app.cleanup().await;
+}
+
+/// A client that starts a request and stops, or keeps a connection open without a next
+/// request, is disconnected after the header-read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_and_idle_connections_are_closed() {
+    let app = spawn_with(Backend::Sqlite, |c| c.header_read_timeout_ms = 500).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let (stalled, idle) = tokio::task::spawn_blocking(move || {
+        let within = std::time::Duration::from_secs(10);
+        let started = std::time::Instant::now();
+        let _ = raw_exchange(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", within);
+        let stalled = started.elapsed();
+        // A complete request on a kept-alive connection, then nothing.
+        let started = std::time::Instant::now();
+        let answer = raw_exchange(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        (stalled, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(
+        stalled < std::time::Duration::from_secs(5),
+        "stalled head held {stalled:?}"
+    );
+    assert!(
+        idle < std::time::Duration::from_secs(5),
+        "idle connection held {idle:?}"
+    );
     app.cleanup().await;
 }
 
@@ -157,7 +350,7 @@ async fn internal_error(app: &TestApp) {
 }
 both_backends!(internal_error_case, internal_error);
 
-/// The OpenAPI document served by the binary names every route the router serves.
+/// The OpenAPI document served by the binary names every operation the router serves.
 #[tokio::test]
 async fn openapi_lists_every_route() {
     let app = spawn(Backend::Sqlite).await;
@@ -166,23 +359,13 @@ async fn openapi_lists_every_route() {
         .await;
     assert_eq!(r.status, 200);
     let paths = r.body["paths"].as_object().expect("paths");
-    for route in [
-        "/openapi/auth/ticket/v1/generate-token",
-        "/openapi/liveness/v2/h5/token",
-        "/openapi/liveness/v4/h5/get-result",
-        "/openapi/liveness/v1/h5/configureUI",
-        "/liveness/h5/ext/v1/clear-data",
-        "/openapi/liveness/v1/h5/audit-image",
-        "/h5/liveness/ws",
-        "/verification/kyc/h5/liveness/token/v1",
-        "/verification/kyc/h5/liveness/result/v1",
-        "/h5/liveness",
-        "/healthz",
-        "/openapi.json",
-    ] {
+    // The router's own table, not a list kept here (the unit test checks both ways).
+    for (method, route) in openliveness_server::api::route_table() {
+        let path = openliveness_server::openapi::openapi_path(route);
+        let op = method.as_str().to_ascii_lowercase();
         assert!(
-            paths.contains_key(route),
-            "{route} missing from openapi.json"
+            paths.get(&path).and_then(|p| p.get(&op)).is_some(),
+            "{method} {path} missing from the served openapi.json"
         );
     }
     app.cleanup().await;

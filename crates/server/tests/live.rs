@@ -444,6 +444,152 @@ async fn malformed_messages_are_refused() {
     app.cleanup().await;
 }
 
+/// Opens the live channel of `url` (with `cookie`, if any), says hello, breaks the protocol
+/// once a try runs, and returns every message the server sent before closing.
+async fn hello_then_break(url: &str, cookie: Option<&str>) -> Vec<serde_json::Value> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut request = client::ws_url(url).into_client_request().unwrap();
+    if let Some(c) = cookie {
+        request.headers_mut().insert("cookie", c.parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::Text(
+        json!({"type":"hello","protocol":1}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let mut broke = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        let Message::Text(t) = m else { continue };
+        let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] == "session" && !broke {
+            broke = true;
+            ws.send(Message::Binary(vec![1, 2, 3].into()))
+                .await
+                .unwrap();
+        }
+        got.push(v);
+    }
+    got
+}
+
+/// A user who fails `lockout_failures` tries is refused new tries, in this session and in
+/// the next ones, with a final `LOCKED_OUT` result; another user is not. Without a user id,
+/// the browser's device cookie is what is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_keeps_failing_is_locked_out() {
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.step_window_ms = STEP_WINDOW_MS;
+        c.lockout_failures = 2;
+    })
+    .await;
+    let creds = app.create_account(account("acme")).await;
+    let token = app.token(&creds).await;
+    let session_for = |user: Option<&'static str>| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let mut body = json!({"returnUrl": "https://www.example.com/done", "region": "IDN", "tryCount": 5});
+            if let Some(u) = user {
+                body["userId"] = json!(u);
+            }
+            let r = app.get_token(&token, body).await;
+            r.expect("SUCCESS", "OK");
+            (
+                r.body["data"]["signatureId"].as_str().unwrap().to_owned(),
+                r.body["data"]["url"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let kinds = |msgs: &[serde_json::Value]| {
+        msgs.iter()
+            .map(|m| m["type"].as_str().unwrap_or("?").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (sid, url) = session_for(Some("alice")).await;
+    for _ in 0..2 {
+        let msgs = hello_then_break(&url, None).await;
+        assert!(kinds(&msgs).contains(&"tryFailed".to_owned()), "{msgs:?}");
+    }
+    // The third try of this session is refused, and the session ends.
+    let msgs = hello_then_break(&url, None).await;
+    assert_eq!(kinds(&msgs), ["lockedOut"], "{msgs:?}");
+    let retry_after = msgs[0]["retryAfterS"].as_i64().unwrap();
+    assert!((1700..=1800).contains(&retry_after), "{retry_after}");
+    let r = app.get_result(&token, &sid).await;
+    r.expect(
+        "LOCKED_OUT",
+        "Too many failed tries for this user; no new try was allowed",
+    );
+    assert_eq!(r.body["pricingStrategy"], "FREE");
+    assert_eq!(r.body["data"]["lockout"]["failures"], 2);
+    // A new session for the same user is refused too; another user's is not.
+    let (_, url) = session_for(Some("alice")).await;
+    assert_eq!(kinds(&hello_then_break(&url, None).await), ["lockedOut"]);
+    let (_, url) = session_for(Some("bob")).await;
+    assert_eq!(kinds(&hello_then_break(&url, None).await)[0], "session");
+    // Without a user id: the device cookie is counted, per browser.
+    let mine = "ol_device=0123456789abcdef0123456789abcdef";
+    for _ in 0..2 {
+        let (_, url) = session_for(None).await;
+        assert_eq!(
+            kinds(&hello_then_break(&url, Some(mine)).await)[0],
+            "session"
+        );
+    }
+    let (_, url) = session_for(None).await;
+    assert_eq!(
+        kinds(&hello_then_break(&url, Some(mine)).await),
+        ["lockedOut"]
+    );
+    // That session stays ended; another browser's new session is not locked.
+    assert_eq!(kinds(&hello_then_break(&url, None).await), ["lockedOut"]);
+    let (_, url) = session_for(None).await;
+    let other = "ol_device=fedcba9876543210fedcba9876543210";
+    assert_eq!(
+        kinds(&hello_then_break(&url, Some(other)).await)[0],
+        "session"
+    );
+    app.cleanup().await;
+}
+
+/// The session page gives a browser without one its device cookie, private to the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_page_sets_a_device_cookie_once() {
+    let app = app().await;
+    let creds = app.create_account(account("acme")).await;
+    let token = app.token(&creds).await;
+    let (_, url) = new_session(&app, &token).await;
+    let first = app.client.get(&url).send().await.unwrap();
+    let cookie = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("ol_device="))
+        .expect("a device cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("Path=/h5/liveness"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let again = app
+        .client
+        .get(&url)
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert!(!again
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").starts_with("ol_device=")));
+    app.cleanup().await;
+}
+
 /// Prints what the vision engine measures on the rendered subject (calibration aid).
 #[test]
 fn rendered_subject_signals() {

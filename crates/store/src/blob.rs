@@ -33,7 +33,7 @@ pub struct BlobStore {
 impl BlobStore {
     pub fn new(root: impl Into<PathBuf>, sealer: Sealer) -> Result<Self, BlobError> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        crate::private::dir(&root)?;
         Ok(Self { root, sealer })
     }
 
@@ -65,11 +65,15 @@ impl BlobStore {
         let key = hex::encode(raw);
         let path = self.path_of(&key)?;
         let dir = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            crate::private::dir(dir)?;
+        }
         let sealed = self.sealer.seal(bytes, key.as_bytes());
         let tmp = dir.join(format!(".{key}.tmp"));
+        // A temporary file left by a crash between create and rename is replaced.
+        let _ = std::fs::remove_file(&tmp);
         {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::private::create_new(&tmp)?;
             f.write_all(&sealed)?;
             f.sync_all()?;
         }

@@ -11,6 +11,7 @@ pub mod blob;
 mod migrate;
 pub mod model;
 pub mod postgres;
+pub mod private;
 pub mod seal;
 pub mod sqlite;
 
@@ -236,6 +237,18 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes fingerprints recorded before `before_ms`, in batches so other writes are not
     /// held up behind one long delete. Returns how many went.
     async fn purge_prints(&self, before_ms: i64) -> Result<u64>;
+
+    /// Records a failed try of `subject` (a hash naming a user or a device) for the lockout.
+    async fn record_try_failure(&self, account_id: i64, subject: &str, at_ms: i64) -> Result<()>;
+    /// The times of `subject`'s last `limit` failed tries, newest first.
+    async fn recent_try_failures(
+        &self,
+        account_id: i64,
+        subject: &str,
+        limit: u32,
+    ) -> Result<Vec<i64>>;
+    /// Deletes failed tries recorded before `before_ms`. Returns how many went.
+    async fn purge_try_failures(&self, before_ms: i64) -> Result<u64>;
 }
 
 /// Opens the store named by `database_url`, or the SQLite file under `data_dir` when there

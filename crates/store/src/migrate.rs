@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "frame_prints",
         sql: include_str!("../migrations/sqlite/0005_frame_prints.sql"),
     },
+    Migration {
+        version: 6,
+        name: "try_failures",
+        sql: include_str!("../migrations/sqlite/0006_try_failures.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -62,6 +67,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "frame_prints",
         sql: include_str!("../migrations/postgres/0005_frame_prints.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "try_failures",
+        sql: include_str!("../migrations/postgres/0006_try_failures.sql"),
     },
 ];
 

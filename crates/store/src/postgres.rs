@@ -1051,4 +1051,44 @@ impl Store for PgStore {
     async fn purge_prints(&self, before_ms: i64) -> Result<u64> {
         prints::purge(&self.pool, before_ms).await
     }
+
+    async fn record_try_failure(&self, account_id: i64, subject: &str, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO try_failures (account_id, subject, failed_at) VALUES ($1, $2, $3)",
+        )
+        .bind(account_id)
+        .bind(subject)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_try_failures(
+        &self,
+        account_id: i64,
+        subject: &str,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT failed_at FROM try_failures WHERE account_id = $1 AND subject = $2
+             ORDER BY failed_at DESC LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0).map_err(Into::into))
+            .collect()
+    }
+
+    async fn purge_try_failures(&self, before_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM try_failures WHERE failed_at < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

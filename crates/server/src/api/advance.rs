@@ -196,6 +196,17 @@ pub async fn get_result(
         data["decision"] = serde_json::to_value(decision.advance())
             .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
     }
+    if result.result_code == crate::live::conn::LOCKED_OUT {
+        // Our addition: the user (or browser) failed too often; no try was made here.
+        data["lockout"] = lockout_of(result);
+        return Ok(Envelope {
+            code: crate::live::conn::LOCKED_OUT,
+            message: "Too many failed tries for this user; no new try was allowed".to_owned(),
+            data,
+            extra: Value::Null,
+            pricing: Pricing::Free,
+        });
+    }
     if result.result_code != "SUCCESS" {
         // Face-quality outcomes: the deprecated codes with their messages, never billed.
         let message = quality_message(&result.result_code).unwrap_or("Server error");
@@ -212,6 +223,16 @@ pub async fn get_result(
         pricing: Pricing::Pay,
         ..Envelope::ok(data)
     })
+}
+
+/// `{lockedUntil, failures, windowMinutes}` of a session the lockout ended.
+pub fn lockout_of(result: &openliveness_store::SessionResult) -> Value {
+    result
+        .signals
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .map(|v| v["lockout"].clone())
+        .unwrap_or(Value::Null)
 }
 
 fn quality_code(code: &str) -> &'static str {

@@ -10,9 +10,6 @@ use crate::error::ApiError;
 
 /// Largest JSON body any endpoint accepts. ConfigureUI is the largest legitimate one.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
-/// A body still arriving after this is abandoned: a slow client must not hold one of the
-/// in-flight slots for long.
-pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A request body that is a JSON object.
 pub struct JsonObject(pub Map<String, Value>);
@@ -21,10 +18,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let read = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY);
-        let bytes: Bytes = tokio::time::timeout(BODY_READ_TIMEOUT, read)
+        // The request middleware has read the body already, within its deadline.
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
             .await
-            .map_err(|_| ApiError::Client(StatusCode::REQUEST_TIMEOUT))?
             .map_err(|e| {
                 if e.into_inner().is::<http_body_util::LengthLimitError>() {
                     ApiError::Client(StatusCode::PAYLOAD_TOO_LARGE)
@@ -37,14 +33,103 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 }
 
 /// The rule every JSON endpoint follows: no bytes → `EMPTY_PARAMETER_ERROR`; bytes that are
-/// not a JSON object → `CLIENT_ERROR` 400.
+/// not a JSON object → `CLIENT_ERROR` 400; an object naming one key twice, at any depth →
+/// `PARAMETER_ERROR` (which of two values a reader takes is not something a signature or
+/// a check should depend on).
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    match parse_strict(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ApiError::Client(StatusCode::BAD_REQUEST)),
+        Ok(_) => Err(ApiError::Client(StatusCode::BAD_REQUEST)),
+        Err(Strict::DuplicateKey) => Err(ApiError::ParamInvalid),
+        Err(Strict::Syntax) => Err(ApiError::Client(StatusCode::BAD_REQUEST)),
+    }
+}
+
+/// Why [`parse_strict`] refused its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strict {
+    /// Not JSON.
+    Syntax,
+    /// JSON, with an object naming one key twice.
+    DuplicateKey,
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, refusing objects that name a key
+/// twice at any depth.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, Strict> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Our visitor takes any JSON, so the only data error it raises is the repeated key.
+    let value = StrictValue
+        .deserialize(&mut de)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => Strict::DuplicateKey,
+            _ => Strict::Syntax,
+        })?;
+    de.end().map_err(|_| Strict::Syntax)?;
+    Ok(value)
+}
+
+/// Builds a `Value`, failing on a repeated object key.
+struct StrictValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            let value = map.next_value_seed(StrictValue)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -111,6 +196,36 @@ mod tests {
             parse_object(b"[1]"),
             Err(ApiError::Client(StatusCode::BAD_REQUEST))
         ));
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        for body in [
+            r#"{"accessKey":"bogus","accessKey":"right"}"#,
+            r#"{"a":{"b":1,"b":1}}"#,
+            r#"{"a":[{"k":1},{"k":2,"k":3}]}"#,
+        ] {
+            assert!(
+                matches!(parse_object(body.as_bytes()), Err(ApiError::ParamInvalid)),
+                "{body}"
+            );
+        }
+        // The same key in sibling objects is not a repeat; escapes are decoded first.
+        let o = obj(r#"{"a":{"k":1},"b":{"k":2},"c":[1.5,null,"x"]}"#);
+        assert_eq!(o.0.len(), 3);
+        assert!(matches!(
+            parse_object(br#"{"k":1,"\u006b":2}"#),
+            Err(ApiError::ParamInvalid)
+        ));
+        // Trailing bytes are still a syntax error, and so is a bare duplicate-looking text.
+        assert!(matches!(
+            parse_object(br#"{"a":1} x"#),
+            Err(ApiError::Client(StatusCode::BAD_REQUEST))
+        ));
+        assert_eq!(
+            parse_strict(br#""duplicate key""#),
+            Ok(Value::String("duplicate key".into()))
+        );
     }
 
     #[test]

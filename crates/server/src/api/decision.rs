@@ -151,7 +151,11 @@ impl Decision {
         if !session.status.is_finished() {
             return None;
         }
-        let stored = session.result.as_ref()?.signals.as_deref()?;
+        let result = session.result.as_ref()?;
+        if result.result_code == crate::live::conn::LOCKED_OUT {
+            return None;
+        }
+        let stored = result.signals.as_deref()?;
         match Decision::read(stored) {
             Ok(d) => Some(d),
             Err(e) => {

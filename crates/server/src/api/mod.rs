@@ -15,47 +15,91 @@ pub mod trustdecision;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::envelope::{new_transaction_id, with_transaction_id, TRANSACTION_HEADER};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
+/// One route: its method, its path (axum's syntax) and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route the service serves, in one table: the router is built from it and the
+/// OpenAPI document is checked against it (`openapi::tests`), so neither can drift.
+pub fn routes() -> Vec<Route> {
+    let mut all = vec![
+        route(
+            Method::POST,
             "/openapi/auth/ticket/v1/generate-token",
             post(advance::generate_token),
-        )
-        .route("/openapi/liveness/v2/h5/token", post(advance::get_token))
-        .route(
+        ),
+        route(
+            Method::POST,
+            "/openapi/liveness/v2/h5/token",
+            post(advance::get_token),
+        ),
+        route(
+            Method::POST,
             "/openapi/liveness/v4/h5/get-result",
             post(advance::get_result),
-        )
-        .route(
+        ),
+        route(
+            Method::POST,
             "/openapi/liveness/v1/h5/configureUI",
             post(advance::configure_ui),
-        )
-        .route("/liveness/h5/ext/v1/clear-data", get(advance::clear_data))
-        .route(
+        ),
+        route(
+            Method::GET,
+            "/liveness/h5/ext/v1/clear-data",
+            get(advance::clear_data),
+        ),
+        route(
+            Method::GET,
             "/openapi/liveness/v1/h5/audit-image",
             get(advance::audit_image),
-        )
-        .route(
+        ),
+        route(
+            Method::POST,
             "/verification/kyc/h5/liveness/token/v1",
             post(trustdecision::token),
-        )
-        .route(
+        ),
+        route(
+            Method::POST,
             "/verification/kyc/h5/liveness/result/v1",
             post(trustdecision::result),
-        )
-        .merge(crate::page::routes())
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(crate::openapi::serve))
+        ),
+        route(Method::GET, "/healthz", get(healthz)),
+        route(Method::GET, "/openapi.json", get(crate::openapi::serve)),
+    ];
+    all.extend(crate::page::routes());
+    all
+}
+
+/// The method and path of every route, as [`routes`] lists them.
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    routes().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -63,6 +107,62 @@ pub fn router(state: AppState) -> Router {
             request_context,
         ))
         .with_state(state)
+}
+
+/// Refuses a request whose target or head is larger than we answer.
+fn check_head(req: &Request) -> Result<(), ApiError> {
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return Err(ApiError::Client(StatusCode::URI_TOO_LONG));
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if head > MAX_HEADER_BYTES || req.headers().len() > MAX_HEADER_COUNT {
+        return Err(ApiError::Client(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the request body in full: a declared length over the limit is refused at once
+/// (413), a body that does not arrive within `deadline` gets 408 and the connection is
+/// closed. WebSocket upgrades and bodiless requests pass untouched.
+async fn read_body(req: Request, deadline: std::time::Duration) -> Result<Request, Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    if declared.unwrap_or(0) == 0 && !chunked {
+        return Ok(req);
+    }
+    let close = |status: StatusCode| {
+        let mut resp = ApiError::Client(status).into_response();
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp
+    };
+    if declared.is_some_and(|n| n > body::MAX_JSON_BODY as u64) {
+        return Err(close(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    let (parts, body) = req.into_parts();
+    let read = axum::body::to_bytes(body, body::MAX_JSON_BODY);
+    match tokio::time::timeout(deadline, read).await {
+        Err(_) => Err(close(StatusCode::REQUEST_TIMEOUT)),
+        Ok(Err(e)) => {
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                Err(close(StatusCode::PAYLOAD_TOO_LARGE))
+            } else {
+                Err(close(StatusCode::BAD_REQUEST))
+            }
+        }
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -90,8 +190,18 @@ fn is_api_path(path: &str) -> bool {
         || path.starts_with("/verification/")
 }
 
-/// Wraps every request: a transaction id for body, header and log line; `no-store` on API
-/// answers; and a bound on API requests in flight, past which callers get `RETRY_LATER`.
+/// Longest request target (path and query) answered; longer ones get 414 in the envelope.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest request head (all header names and values) answered; larger gets 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most headers a request may carry; more gets 431.
+pub const MAX_HEADER_COUNT: usize = 100;
+
+/// Wraps every request: a transaction id for body, header and log line; the request's size
+/// limits; its body read in full (within the body deadline) before anything else; `no-store`
+/// on API answers; and a bound on API requests in flight, past which callers get
+/// `RETRY_LATER`. The body is read before an in-flight slot is taken, so a client sending
+/// its body slowly holds a connection, never one of the slots.
 async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let id = new_transaction_id();
     let started = Instant::now();
@@ -99,6 +209,13 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     let path = req.uri().path().to_owned();
     let api = is_api_path(&path);
     let mut resp = with_transaction_id(id.clone(), async {
+        if let Err(refusal) = check_head(&req) {
+            return refusal.into_response();
+        }
+        let req = match read_body(req, state.body_read_timeout).await {
+            Ok(req) => req,
+            Err(refusal) => return refusal,
+        };
         let _permit = if api {
             match state.in_flight.clone().try_acquire_owned() {
                 Ok(p) => Some(p),

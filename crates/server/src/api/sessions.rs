@@ -60,14 +60,23 @@ pub struct CreatedSession {
     pub url: String,
 }
 
-/// Parses a redirect target: an absolute http(s) URL with a host, of bounded length.
+/// Parses a redirect target: an absolute http(s) URL of bounded length, with a host whose
+/// labels are all non-empty and no user name or password (`https://evil.com@acme.com/`
+/// reads as one site and goes to another: no URL we send a browser to carries one).
 pub fn parse_redirect(s: &str) -> Option<Url> {
     if s.len() > MAX_URL_LEN {
         return None;
     }
     let url = Url::parse(s).ok()?;
-    let ok =
-        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
+    let host_ok = match url.host() {
+        Some(url::Host::Domain(d)) => d.split('.').all(|label| !label.is_empty()),
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+        None => false,
+    };
+    let ok = matches!(url.scheme(), "http" | "https")
+        && host_ok
+        && url.username().is_empty()
+        && url.password().is_none();
     ok.then_some(url)
 }
 
@@ -163,6 +172,12 @@ mod tests {
             "javascript:alert(1)",
             "ftp://a.b",
             "https://",
+            "https://evil.com@acme.com/",
+            "https://user:pw@acme.com/",
+            "https://:pw@acme.com/",
+            "https://.acme.com/",
+            "https://acme..com/",
+            "https://acme.com./",
         ] {
             assert!(parse_redirect(bad).is_none(), "{bad}");
         }

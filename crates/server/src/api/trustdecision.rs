@@ -239,6 +239,9 @@ pub async fn result(
         "use_slave_url": r.use_slave_url,
         "finished_time": session.finished_at,
     });
+    if r.result_code == crate::live::conn::LOCKED_OUT {
+        result["lockout"] = super::advance::lockout_of(r);
+    }
     if let Some(decision) = Decision::of(&session) {
         result["decision"] = serde_json::to_value(decision.trustdecision())
             .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;

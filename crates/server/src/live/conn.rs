@@ -63,6 +63,9 @@ pub struct TryData {
     pub decide_ms: f64,
 }
 
+/// The result code of a session ended by the lockout (both facades show it as is).
+pub const LOCKED_OUT: &str = "LOCKED_OUT";
+
 /// `frame_no` of the stills among a try's fingerprints (frames use their seq).
 const FAR_STILL_NO: u32 = u32::MAX - 1;
 const NEAR_STILL_NO: u32 = u32::MAX;
@@ -82,6 +85,8 @@ pub struct Conn {
     pub account: Account,
     /// This connection came from the cross-device flow's second device (its own link).
     pub secondary_device: bool,
+    /// The browser's device cookie, for the lockout of sessions without a user id.
+    pub device: Option<String>,
     pub live: LiveSession,
     pub data: TryData,
     analyzer: Option<Analyzer>,
@@ -102,6 +107,7 @@ impl Conn {
             .unwrap_or_else(|| {
                 let mut policy = SessionPolicy::default();
                 policy.challenge.step_window_ms = state.step_window_ms;
+                policy.try_time_limit_ms = state.try_time_limit_ms;
                 LiveSession::new(session.new.created_at, session.new.try_count, level, policy)
             });
         Conn {
@@ -110,6 +116,7 @@ impl Conn {
             session,
             account,
             secondary_device: false,
+            device: None,
             live,
             data: TryData::default(),
             analyzer: Some(Analyzer::default()),
@@ -173,6 +180,9 @@ impl Conn {
                         retry_allowed,
                         ..
                     } => {
+                        if matches!(reason, FailReason::Rejected | FailReason::ProtocolViolation) {
+                            self.record_failure().await;
+                        }
                         if reason != FailReason::Rejected {
                             out.push(ServerMsg::TryFailed {
                                 reason: fail_reason_name(reason),
@@ -422,8 +432,115 @@ impl Conn {
         }
     }
 
+    /// The lockout's name for whoever makes this session's tries.
+    fn lockout_subject(&self) -> Option<String> {
+        crate::lockout::subject(
+            self.account.id,
+            self.session.new.user_id.as_deref(),
+            self.device.as_deref(),
+        )
+    }
+
+    /// Counts a failed try towards the lockout (a failure to record is logged: the verdict
+    /// itself is already stored).
+    async fn record_failure(&self) {
+        let Some(subject) = self.lockout_subject() else {
+            return;
+        };
+        if let Err(e) = self
+            .state
+            .store
+            .record_try_failure(self.account.id, &subject, now_ms())
+            .await
+        {
+            tracing::error!(error = %e, "cannot record a failed try for the lockout");
+        }
+    }
+
+    /// At `hello`: `Some(reply)` refusing the session when its user (or browser) is locked
+    /// out, or when an earlier lockout ended it. A session refused this way is finished
+    /// with the result `LOCKED_OUT`, so the integrator reads a final answer.
+    async fn locked_out(&mut self, now: i64) -> Option<Reply> {
+        let ended_by_lockout = self
+            .session
+            .result
+            .as_ref()
+            .is_some_and(|r| r.result_code == LOCKED_OUT);
+        let until = if ended_by_lockout {
+            now
+        } else {
+            if self.live.state().is_terminal() {
+                return None;
+            }
+            let subject = self.lockout_subject()?;
+            let lockout = self.state.lockout;
+            match lockout
+                .check(self.state.store.as_ref(), self.account.id, &subject, now)
+                .await
+            {
+                Ok(Some(until)) => until,
+                Ok(None) => return None,
+                Err(e) => {
+                    // The verdicts stay guarded; a store hiccup must not lock anyone out.
+                    tracing::error!(error = %e, "cannot read the lockout; try allowed");
+                    return None;
+                }
+            }
+        };
+        if !ended_by_lockout {
+            let result = openliveness_store::SessionResult {
+                result_code: LOCKED_OUT.to_owned(),
+                score: None,
+                attack_type: None,
+                signals: Some(
+                    serde_json::json!({
+                        "lockout": {
+                            "lockedUntil": until,
+                            "failures": self.state.lockout.failures,
+                            "windowMinutes": self.state.lockout.window_ms / 60_000,
+                        }
+                    })
+                    .to_string(),
+                ),
+                image_far_blob: None,
+                image_near_blob: None,
+                video_blob: None,
+                audit_blob: None,
+                far_image_time: None,
+                near_image_time: None,
+                multi_device: false,
+                use_slave_url: self.secondary_device,
+            };
+            if let Err(e) = self
+                .state
+                .store
+                .finish_session(
+                    self.session.signature_id(),
+                    openliveness_store::SessionStatus::Failed,
+                    result,
+                    now,
+                )
+                .await
+            {
+                tracing::error!(error = %e, "cannot record the lockout in the session");
+            }
+        }
+        Some(Reply {
+            messages: vec![ServerMsg::LockedOut {
+                locked_until: until,
+                retry_after_s: ((until - now).max(0) + 999) / 1000,
+            }],
+            close: true,
+        })
+    }
+
     /// A text message that arrived at `arrival` (server clock).
     pub async fn on_text(&mut self, text: &str, arrival: i64) -> Reply {
+        if let Ok(ClientMsg::Hello { .. }) = protocol::parse_text(text) {
+            if let Some(refusal) = self.locked_out(arrival).await {
+                return refusal;
+            }
+        }
         match self.text(text, arrival).await {
             Ok(messages) => Reply::send(messages),
             Err(e) => self.fail(e).await,

@@ -19,6 +19,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -40,8 +41,13 @@ pub async fn upgrade(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    // A plain GET (no `Upgrade: websocket`) gets the JSON envelope like every other refusal.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return ApiError::Client(rejection.status()).into_response(),
+    };
     let presented = url::form_urlencoded::parse(q.as_deref().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| crate::state::sha256_hex(v.as_bytes()));
@@ -66,6 +72,7 @@ pub async fn upgrade(
                 .is_some_and(|(link, cap)| link.capability_hash == cap);
             let mut conn = Conn::new(state, engine, session, account);
             conn.secondary_device = secondary_device;
+            conn.device = crate::lockout::device_cookie(&headers);
             run(socket, conn)
         })
 }

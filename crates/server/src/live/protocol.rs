@@ -168,8 +168,15 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
             limit: MAX_TEXT_BYTES,
         });
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ProtocolError::BadText(e.to_string()))?;
+    let value = crate::api::body::parse_strict(text.as_bytes()).map_err(|e| {
+        ProtocolError::BadText(
+            match e {
+                crate::api::body::Strict::Syntax => "the message is not JSON",
+                crate::api::body::Strict::DuplicateKey => "the message names a field twice",
+            }
+            .to_owned(),
+        )
+    })?;
     // serde does not refuse unknown fields on unit variants of a tagged enum: check here,
     // so a client speaking another version finds out at once.
     let allowed: &[&str] = match value.get("type").and_then(|t| t.as_str()) {
@@ -250,6 +257,13 @@ pub enum ServerMsg {
         tries_left: u32,
     },
     Expired,
+    /// Too many failed tries for this user (or browser): no try starts before
+    /// `lockedUntil` (server clock, ms); the connection closes.
+    #[serde(rename_all = "camelCase")]
+    LockedOut {
+        locked_until: i64,
+        retry_after_s: i64,
+    },
     #[serde(rename_all = "camelCase")]
     Error {
         code: &'static str,

@@ -15,25 +15,41 @@ pub mod demo;
 pub mod notice;
 pub mod session;
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 
+use crate::api::Route;
 use crate::state::AppState;
 
 pub use access::{authorize, PageDenied};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/h5/liveness", get(session::session_page))
-        .route("/h5/liveness/ws", get(crate::live::upgrade))
-        .route("/h5/liveness/status", get(cross_device::status))
-        .route("/h5/liveness/cross-device", post(cross_device::issue))
-        .route("/h5/models/{name}", get(assets::model))
-        .route("/h5/{*path}", get(assets::asset))
-        .route("/", get(notice::index))
-        .merge(demo::routes())
+/// The routes of what the browser loads (the demo's answer 404 outside demo mode).
+pub fn routes() -> Vec<Route> {
+    let page = |method, path, handler| Route {
+        method,
+        path,
+        handler,
+    };
+    let mut all = vec![
+        page(Method::GET, "/h5/liveness", get(session::session_page)),
+        page(Method::GET, "/h5/liveness/ws", get(crate::live::upgrade)),
+        page(
+            Method::GET,
+            "/h5/liveness/status",
+            get(cross_device::status),
+        ),
+        page(
+            Method::POST,
+            "/h5/liveness/cross-device",
+            post(cross_device::issue),
+        ),
+        page(Method::GET, "/h5/models/{name}", get(assets::model)),
+        page(Method::GET, "/h5/{*path}", get(assets::asset)),
+        page(Method::GET, "/", get(notice::index)),
+    ];
+    all.extend(demo::routes());
+    all
 }
 
 /// Directory the browser-side models are served from: the configured `models_dir`.

@@ -61,18 +61,46 @@ pub async fn session_page(
         Err(denied) => return denied_page(denied, lang.as_deref(), &headers),
     };
     let mut access = access;
+    let mut claim = None;
     if access.device == Device::Secondary {
         match super::cross_device::enter_secondary(&state, &mut access, &headers).await {
-            Ok(Some(cookie)) => {
-                let mut resp = render(&state, &access, &headers).await;
-                resp.headers_mut().append(header::SET_COOKIE, cookie);
-                return resp;
-            }
-            Ok(None) => {}
+            Ok(cookie) => claim = cookie,
             Err(notice) => return notice.render(lang.as_deref(), &headers),
         }
     }
-    render(&state, &access, &headers).await
+    let mut resp = render(&state, &access, &headers).await;
+    resp.headers_mut().extend(
+        claim
+            .into_iter()
+            .chain(device_cookie(&state, &access, &headers))
+            .map(|c| (header::SET_COOKIE, c)),
+    );
+    resp
+}
+
+/// `Set-Cookie` giving a browser without one its device id, which the lockout counts
+/// failed tries by when the session has no user id. In an iframe the cookie is a
+/// third-party one: `SameSite=None` (which browsers take only with `Secure`).
+fn device_cookie(
+    state: &AppState,
+    access: &PageAccess,
+    headers: &HeaderMap,
+) -> Option<HeaderValue> {
+    if crate::lockout::device_cookie(headers).is_some() {
+        return None;
+    }
+    let https = state.public_url.starts_with("https://");
+    let same_site = match (access.session.new.iframe, https) {
+        (true, true) => "None; Secure",
+        (_, true) => "Lax; Secure",
+        (_, false) => "Lax",
+    };
+    HeaderValue::from_str(&format!(
+        "{}={}; Path=/h5/liveness; Max-Age=31536000; HttpOnly; SameSite={same_site}",
+        crate::lockout::DEVICE_COOKIE,
+        crate::state::random_hex(16)
+    ))
+    .ok()
 }
 
 /// The notice for a refused session URL.

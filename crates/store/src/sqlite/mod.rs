@@ -53,6 +53,20 @@ impl SqliteStore {
                 StoreError::Database(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        // SQLite gives the -wal and -shm files the database file's mode: a 0600 database
+        // keeps all three private. Files of older versions are narrowed here.
+        let narrow = |p: &Path| {
+            crate::private::narrow_if_present(p).map_err(|e| {
+                StoreError::Database(format!("cannot make {} private: {e}", p.display()))
+            })
+        };
+        crate::private::file(&path)
+            .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", path.display())))?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            narrow(Path::new(&side))?;
+        }
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -988,5 +1002,47 @@ impl Store for SqliteStore {
                 return Ok(total);
             }
         }
+    }
+
+    async fn record_try_failure(&self, account_id: i64, subject: &str, at_ms: i64) -> Result<()> {
+        let subject = subject.to_owned();
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO try_failures (account_id, subject, failed_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![account_id, subject, at_ms])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn recent_try_failures(
+        &self,
+        account_id: i64,
+        subject: &str,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        let subject = subject.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT failed_at FROM try_failures WHERE account_id = ?1 AND subject = ?2
+                 ORDER BY failed_at DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![account_id, subject, limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+        .await
+    }
+
+    async fn purge_try_failures(&self, before_ms: i64) -> Result<u64> {
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached("DELETE FROM try_failures WHERE failed_at < ?1")?
+                    .execute(params![before_ms])?;
+                Ok(n as u64)
+            })
+            .await
     }
 }

@@ -16,7 +16,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use crate::admin::KeyCredentials;
 use crate::error::ApiError;
@@ -48,13 +47,20 @@ pub(crate) fn demo_site(state: &AppState) -> Option<Arc<DemoSite>> {
     state.demo.clone()
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/demo", get(home))
-        .route("/demo/start", axum::routing::post(start))
-        .route("/demo/done", get(done))
-        .route("/demo/site.css", get(stylesheet))
-        .route("/demo/site.js", get(script))
+pub fn routes() -> Vec<crate::api::Route> {
+    use axum::http::Method;
+    let demo = |method, path, handler| crate::api::Route {
+        method,
+        path,
+        handler,
+    };
+    vec![
+        demo(Method::GET, "/demo", get(home)),
+        demo(Method::POST, "/demo/start", axum::routing::post(start)),
+        demo(Method::GET, "/demo/done", get(done)),
+        demo(Method::GET, "/demo/site.css", get(stylesheet)),
+        demo(Method::GET, "/demo/site.js", get(script)),
+    ]
 }
 
 /// Which integration the visitor tries.
