@@ -328,6 +328,9 @@ export class App {
       case 'expired':
         this.expired();
         return;
+      case 'lockedOut':
+        this.lockedOut(m.retryAfterS);
+        return;
       case 'error':
         this.lastError = `${m.code}: ${m.message}`;
         return;
@@ -692,6 +695,17 @@ export class App {
     this.streaming = false;
     this.stopCamera();
     this.view.message('expired', this.s.expiredTitle, this.s.expiredTip, [], h('div', { class: 'mark clock', 'aria-hidden': 'true' }));
+  }
+
+  /** Too many failed tries: no way forward from this session; say when to come back. */
+  private lockedOut(retryAfterS: number): void {
+    this.phase = 'done';
+    this.streaming = false;
+    clearTimeout(this.watchdog);
+    this.stopCamera();
+    const minutes = Math.max(1, Math.ceil(retryAfterS / 60));
+    this.view.message('error', this.s.lockedTitle, format(this.s.lockedTip, { minutes }), [], h('div', { class: 'mark clock', 'aria-hidden': 'true' }));
+    this.speaker.say(this.s.lockedTitle, true);
   }
 
   private fatal(title: string, detail: string, retry: boolean): void {

@@ -43,7 +43,7 @@ export class Live {
         if (typeof ev.data !== 'string') return;
         const m = parseServer(ev.data);
         if (m.type === 'invalid') return;
-        if (m.type === 'expired' || m.type === 'error') this.closing = true;
+        if (m.type === 'expired' || m.type === 'error' || m.type === 'lockedOut') this.closing = true;
         this.handlers.onMessage(m);
       };
       ws.onclose = (ev) => {

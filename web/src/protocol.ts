@@ -114,6 +114,12 @@ export interface TryFailedMsg {
 export interface ExpiredMsg {
   type: 'expired';
 }
+/** Too many failed tries for this user or browser: no try before `lockedUntil` (server ms). */
+export interface LockedOutMsg {
+  type: 'lockedOut';
+  lockedUntil: number;
+  retryAfterS: number;
+}
 export interface ErrorMsg {
   type: 'error';
   code: string;
@@ -127,6 +133,7 @@ export type ServerMsg =
   | ResultMsg
   | TryFailedMsg
   | ExpiredMsg
+  | LockedOutMsg
   | ErrorMsg;
 
 /** Parses a server text message; anything unexpected is reported, never thrown. */
@@ -160,6 +167,8 @@ export function parseServer(text: string): ServerMsg | { type: 'invalid'; raw: s
     case 'expired':
     case 'error':
       return m;
+    case 'lockedOut':
+      return typeof m.retryAfterS === 'number' && Number.isFinite(m.retryAfterS) ? m : { type: 'invalid', raw: text };
     default:
       return { type: 'invalid', raw: text };
   }

@@ -44,6 +44,8 @@ describe('text messages', () => {
     // A look step carries its target; out-of-range values are held to the unit square.
     expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":0.62,"y":-0.31}}')).toMatchObject({ action: 'look', target: { x: 0.62, y: -0.31 } });
     expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":1.5,"y":-3}}')).toMatchObject({ target: { x: 1, y: -1 } });
+    expect(parseServer('{"type":"lockedOut","lockedUntil":1764500000000,"retryAfterS":1740}')).toMatchObject({ type: 'lockedOut', retryAfterS: 1740 });
+    expect(parseServer('{"type":"lockedOut","lockedUntil":1}').type).toBe('invalid');
     expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5}').type).toBe('invalid');
     expect(parseServer('{"type":"step","index":0,"total":12,"action":"look","deadline":5,"target":{"x":"a","y":0}}').type).toBe('invalid');
     expect(parseServer('not json').type).toBe('invalid');
