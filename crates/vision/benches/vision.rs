@@ -5,6 +5,14 @@
 //! Run: `cargo bench --manifest-path crates/vision/Cargo.toml --features ort`
 //! (needs `bash tools/models/setup.sh` first). Figures: docs/benchmarks-vision.md.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::Cursor;
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -88,28 +88,30 @@ pub fn decode(
 ) -> Vec<Detection> {
     let side = layout.input_side as f32;
     let mut found = Vec::new();
-    let n = anchors
-        .len()
-        .min(logits.len())
-        .min(regressors.len() / VALUES_PER_ANCHOR);
-    for i in 0..n {
-        let score = sigmoid(logits[i].clamp(-SCORE_CLIP, SCORE_CLIP));
+    // A short output just yields fewer anchors: the zip stops at the shortest.
+    let per_anchor = anchors
+        .iter()
+        .zip(logits)
+        .zip(regressors.chunks_exact(VALUES_PER_ANCHOR));
+    for ((a, &logit), r) in per_anchor {
+        let score = sigmoid(logit.clamp(-SCORE_CLIP, SCORE_CLIP));
         // NaN logits (a broken model) must not pass: is_nan is checked explicitly.
         if score.is_nan() || score < min_score {
             continue;
         }
-        let r = &regressors[i * VALUES_PER_ANCHOR..(i + 1) * VALUES_PER_ANCHOR];
-        let a = anchors[i];
-        let cx = a.x + r[0] / side;
-        let cy = a.y + r[1] / side;
-        let w = r[2] / side;
-        let h = r[3] / side;
+        // Box centre offset and size, then six keypoint offsets (x, y).
+        let &[dx, dy, w, h, ref kps @ ..] = r else {
+            continue;
+        };
+        let (cx, cy, w, h) = (a.x + dx / side, a.y + dy / side, w / side, h / side);
         // The letterbox ROI is axis-aligned, so corners map independently.
         let p0 = roi.to_image(cx - w / 2.0, cy - h / 2.0);
         let p1 = roi.to_image(cx + w / 2.0, cy + h / 2.0);
         let mut keypoints = [Point { x: 0.0, y: 0.0 }; 6];
-        for (k, kp) in keypoints.iter_mut().enumerate() {
-            *kp = roi.to_image(a.x + r[4 + 2 * k] / side, a.y + r[5 + 2 * k] / side);
+        for (kp, xy) in keypoints.iter_mut().zip(kps.chunks_exact(2)) {
+            if let &[x, y] = xy {
+                *kp = roi.to_image(a.x + x / side, a.y + y / side);
+            }
         }
         found.push(Detection {
             bbox: BBox {
@@ -130,13 +132,12 @@ pub fn decode(
 /// loosely (any overlap of note, or either centre inside the other box) and
 /// the near box, which places the mesh crop, wins.
 pub fn add_unseen(near: Vec<Detection>, far: Vec<Detection>) -> Vec<Detection> {
+    let unseen: Vec<Detection> = far
+        .into_iter()
+        .filter(|f| !near.iter().any(|n| same_face(&n.bbox, &f.bbox)))
+        .collect();
     let mut out = near;
-    let known = out.len();
-    for f in far {
-        if !out[..known].iter().any(|n| same_face(&n.bbox, &f.bbox)) {
-            out.push(f);
-        }
-    }
+    out.extend(unseen);
     out
 }
 
@@ -151,8 +152,7 @@ fn same_face(a: &BBox, b: &BBox) -> bool {
 fn weighted_nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
-    while !candidates.is_empty() {
-        let best = candidates[0].clone();
+    while let Some(best) = candidates.first().cloned() {
         let (group, rest): (Vec<Detection>, Vec<Detection>) = candidates
             .into_iter()
             .partition(|d| d.bbox.iou(&best.bbox) > iou_threshold);
@@ -169,10 +169,13 @@ fn weighted_nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<Detec
                 w: avg(&|d| d.bbox.w),
                 h: avg(&|d| d.bbox.h),
             };
-            for k in 0..6 {
-                merged.keypoints[k] = Point {
-                    x: avg(&|d| d.keypoints[k].x),
-                    y: avg(&|d| d.keypoints[k].y),
+            for (k, kp) in merged.keypoints.iter_mut().enumerate() {
+                // `get` never misses: every detection has the same six keypoints.
+                let weighted =
+                    |coord: fn(&Point) -> f32| avg(&|d| d.keypoints.get(k).map_or(0.0, coord));
+                *kp = Point {
+                    x: weighted(|p| p.x),
+                    y: weighted(|p| p.y),
                 };
             }
         }

@@ -141,18 +141,34 @@ impl Engine {
         runner.run(input)
     }
 
+    /// The first `len` values of output `i`.
     fn output(
         outputs: &[Vec<f32>],
         i: usize,
         kind: ModelKind,
         len: usize,
     ) -> Result<&[f32], VisionError> {
-        match outputs.get(i) {
-            Some(v) if v.len() >= len => Ok(v),
-            _ => Err(VisionError::Inference {
-                name: kind.name(),
-                reason: format!("output {i} is missing or shorter than {len}"),
-            }),
+        outputs
+            .get(i)
+            .and_then(|v| v.get(..len))
+            .ok_or_else(|| Engine::short_output(kind, i, len))
+    }
+
+    /// The first `N` values of output `i`, for the heads that give a score or two.
+    fn output_array<const N: usize>(
+        outputs: &[Vec<f32>],
+        i: usize,
+        kind: ModelKind,
+    ) -> Result<[f32; N], VisionError> {
+        Engine::output(outputs, i, kind, N)?
+            .try_into()
+            .map_err(|_| Engine::short_output(kind, i, N))
+    }
+
+    fn short_output(kind: ModelKind, i: usize, len: usize) -> VisionError {
+        VisionError::Inference {
+            name: kind.name(),
+            reason: format!("output {i} is missing or shorter than {len}"),
         }
     }
 
@@ -214,8 +230,8 @@ impl Engine {
         let crop = sample(frame, roi, side);
         let out = self.run(ModelKind::Mesh, to_nchw(&crop, side, 1.0 / 255.0, 0.0))?;
         let coords = Engine::output(&out, 0, ModelKind::Mesh, mesh::NUM_POINTS * 3)?;
-        let presence = Engine::output(&out, 1, ModelKind::Mesh, 1)?;
-        Ok((mesh::decode(roi, coords, presence[0]), crop))
+        let [presence] = Engine::output_array(&out, 1, ModelKind::Mesh)?;
+        Ok((mesh::decode(roi, coords, presence), crop))
     }
 
     /// Mesh and signals of the face in `roi`.
@@ -310,13 +326,15 @@ impl Engine {
     pub fn anti_spoof(&self, frame: &Frame, mesh: &Mesh) -> Result<f32, VisionError> {
         let kind = ModelKind::AntiSpoof;
         let out = self.run(kind, stills::crop(frame, mesh, 128, 1.0 / 255.0))?;
-        Ok(Engine::output(&out, 0, kind, 1)?[0])
+        let [score] = Engine::output_array(&out, 0, kind)?;
+        Ok(score)
     }
 
     pub fn liveness(&self, frame: &Frame, mesh: &Mesh) -> Result<f32, VisionError> {
         let kind = ModelKind::Liveness;
         let out = self.run(kind, stills::crop(frame, mesh, 32, 1.0 / 255.0))?;
-        Ok(Engine::output(&out, 0, kind, 2)?[0])
+        let [live, _] = Engine::output_array(&out, 0, kind)?;
+        Ok(live)
     }
 
     /// FaceRes wants 0–255 input.
@@ -324,7 +342,7 @@ impl Engine {
         let kind = ModelKind::FaceRes;
         let out = self.run(kind, stills::crop(frame, mesh, 224, 1.0))?;
         Ok(stills::l2_normalize(
-            Engine::output(&out, 0, kind, 1024)?[..1024].to_vec(),
+            Engine::output(&out, 0, kind, 1024)?.to_vec(),
         ))
     }
 }

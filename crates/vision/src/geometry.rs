@@ -162,20 +162,25 @@ fn box_downsample(frame: &Frame, factor: u32) -> (Vec<u8>, usize, usize) {
     let mut acc = vec![0u32; sw * 3];
     let mut out = vec![0u8; sw * sh * 3];
     let n = (f * f) as u32;
-    for sy in 0..sh {
+    // A zero-width frame averages to black (and would be a zero `chunks_exact` below).
+    if w == 0 {
+        return (out, sw, sh);
+    }
+    for (sy, out_row) in out.chunks_exact_mut(sw * 3).enumerate() {
         acc.iter_mut().for_each(|a| *a = 0);
-        for y in sy * f..((sy + 1) * f).min(h) {
-            let row = &raw[y * w * 3..(y + 1) * w * 3];
-            for (sx, a) in acc.chunks_exact_mut(3).enumerate() {
-                for x in sx * f..((sx + 1) * f).min(w) {
-                    a[0] += row[x * 3] as u32;
-                    a[1] += row[x * 3 + 1] as u32;
-                    a[2] += row[x * 3 + 2] as u32;
+        for row in raw.chunks_exact(w * 3).skip(sy * f).take(f) {
+            // Blocks of `f` pixels; zipping with `acc` drops the partial one at
+            // the right edge, unless the frame is narrower than one block.
+            for (a, block) in acc.chunks_exact_mut(3).zip(row.chunks(f * 3)) {
+                for px in block.chunks_exact(3) {
+                    for (sum, &v) in a.iter_mut().zip(px) {
+                        *sum += v as u32;
+                    }
                 }
             }
         }
-        for (i, a) in acc.iter().enumerate() {
-            out[sy * sw * 3 + i] = (*a / n) as u8;
+        for (o, a) in out_row.iter_mut().zip(&acc) {
+            *o = (*a / n) as u8;
         }
     }
     (out, sw, sh)
@@ -188,14 +193,17 @@ fn sample_raw(raw: &[u8], w: usize, h: usize, roi: &Roi, side: usize) -> Vec<f32
     let scale = roi.size / side as f32;
     let (sin, cos) = roi.angle.sin_cos();
     let half = side as f32 / 2.0;
-    for v in 0..side {
+    // No rows to fill, and `chunks_exact` takes no zero width.
+    if side == 0 {
+        return out;
+    }
+    for (v, row) in out.chunks_exact_mut(side * 3).enumerate() {
         let dv = (v as f32 + 0.5 - half) * scale;
         let du0 = (0.5 - half) * scale;
         // Pixel centres sit at +0.5, so subtract it to get buffer coordinates.
         let mut x = roi.center.x + du0 * cos - dv * sin - 0.5;
         let mut y = roi.center.y + du0 * sin + dv * cos - 0.5;
         let (dx, dy) = (scale * cos, scale * sin);
-        let row = &mut out[v * side * 3..(v + 1) * side * 3];
         for px in row.chunks_exact_mut(3) {
             bilinear(raw, w, h, x, y, px);
             x += dx;
@@ -212,21 +220,30 @@ fn bilinear(raw: &[u8], w: usize, h: usize, x: f32, y: f32, out: &mut [f32]) {
     let (fx, fy) = (x - x0, y - y0);
     let (xi, yi) = (x0 as i64, y0 as i64);
     if xi >= 0 && yi >= 0 && (xi as usize) + 1 < w && (yi as usize) + 1 < h {
-        // Fast path: all four neighbours inside.
+        // Fast path: all four neighbours inside, as two runs of two pixels.
         let i = (yi as usize * w + xi as usize) * 3;
         let j = i + w * 3;
-        for k in 0..3 {
-            let top = raw[i + k] as f32 + (raw[i + 3 + k] as f32 - raw[i + k] as f32) * fx;
-            let bot = raw[j + k] as f32 + (raw[j + 3 + k] as f32 - raw[j + k] as f32) * fx;
-            out[k] = top + (bot - top) * fy;
+        if let (Some(top), Some(bottom)) = (raw.get(i..i + 6), raw.get(j..j + 6)) {
+            let (top_left, top_right) = top.split_at(3);
+            let (bottom_left, bottom_right) = bottom.split_at(3);
+            let corners = top_left
+                .iter()
+                .zip(top_right)
+                .zip(bottom_left.iter().zip(bottom_right));
+            for (o, ((&tl, &tr), (&bl, &br))) in out.iter_mut().zip(corners) {
+                let top = tl as f32 + (tr as f32 - tl as f32) * fx;
+                let bot = bl as f32 + (br as f32 - bl as f32) * fx;
+                *o = top + (bot - top) * fy;
+            }
+            return;
         }
-        return;
     }
     let px = |xx: i64, yy: i64, k: usize| -> f32 {
         if xx < 0 || yy < 0 || xx as usize >= w || yy as usize >= h {
             0.0
         } else {
-            raw[(yy as usize * w + xx as usize) * 3 + k] as f32
+            raw.get((yy as usize * w + xx as usize) * 3 + k)
+                .map_or(0.0, |&v| v as f32)
         }
     };
     for (k, o) in out.iter_mut().enumerate().take(3) {
@@ -240,9 +257,12 @@ fn bilinear(raw: &[u8], w: usize, h: usize, x: f32, y: f32, out: &mut [f32]) {
 pub fn to_nchw(hwc: &[f32], side: usize, scale: f32, offset: f32) -> Vec<f32> {
     let plane = side * side;
     let mut out = vec![0.0; plane * 3];
-    for i in 0..plane {
-        for c in 0..3 {
-            out[c * plane + i] = hwc[i * 3 + c] * scale + offset;
+    let (red, rest) = out.split_at_mut(plane);
+    let (green, blue) = rest.split_at_mut(plane);
+    let planes = red.iter_mut().zip(green).zip(blue);
+    for (((r, g), b), px) in planes.zip(hwc.chunks_exact(3)) {
+        for (o, &v) in [r, g, b].into_iter().zip(px) {
+            *o = v * scale + offset;
         }
     }
     out

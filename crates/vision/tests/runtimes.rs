@@ -2,6 +2,13 @@
 //! in docs/vision.md. Runs only with `--features ort`.
 
 #![cfg(feature = "ort")]
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

@@ -1,6 +1,14 @@
 //! Each per-frame signal moves the right way under an edit that should move
 //! it, by a stated margin.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;
