@@ -201,7 +201,9 @@ fn with_a_turn(mut actions: Vec<Action>, total: usize, rng: &mut impl Rng) -> Ve
         Action::TurnRight
     };
     let i = rng.gen_range(0..actions.len());
-    actions[i] = turn;
+    if let Some(a) = actions.get_mut(i) {
+        *a = turn;
+    }
     actions
 }
 
@@ -273,7 +275,7 @@ impl Challenge {
                 let n = rng.gen_range(lo..=hi);
                 let mut pool = Action::ALL;
                 pool.shuffle(rng);
-                with_a_turn(pool[..n].to_vec(), n, rng)
+                with_a_turn(pool.into_iter().take(n).collect(), n, rng)
             }
             ProductLevel::Pro => {
                 let n = policy.pro_steps.clamp(1, all);
@@ -427,8 +429,12 @@ impl Challenge {
     /// The follow part's span on the server clock: from the first target's
     /// reveal to the close of the last target revealed so far.
     pub fn follow_span(&self) -> Option<(i64, i64)> {
-        let looks: Vec<usize> = (0..self.steps.len())
-            .filter(|i| self.steps[*i].action == Action::Look)
+        let looks: Vec<usize> = self
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.action == Action::Look)
+            .map(|(i, _)| i)
             .collect();
         let open = self.window(*looks.first()?)?.0;
         let close = looks

@@ -1,6 +1,14 @@
 //! The session state machine, driven event by event: the happy path,
 //! retries, expiry, time limits and every kind of out-of-order event.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use openliveness_liveness::{
     Effect, Event, FailReason, ProductLevel, Session, SessionPolicy, SessionState, TransitionError,
 };

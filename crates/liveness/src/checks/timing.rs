@@ -39,7 +39,9 @@ fn sequence(stream: &Stream) -> SignalReport {
     let bad = stream
         .frames
         .windows(2)
-        .filter(|w| w[1].seq <= w[0].seq || w[1].capture_ms <= w[0].capture_ms)
+        .filter(|w| {
+            matches!(w, [prev, next] if next.seq <= prev.seq || next.capture_ms <= prev.capture_ms)
+        })
         .count();
     let name = "timing.sequence";
     if bad > 0 {
@@ -272,7 +274,10 @@ fn duplicates(stream: &Stream, policy: &Policy) -> SignalReport {
 fn burst(stream: &Stream, policy: &Policy) -> SignalReport {
     let (mut longest, mut run) = (1usize, 1usize);
     for w in stream.frames.windows(2) {
-        if w[1].arrival_ms.saturating_sub(w[0].arrival_ms) <= policy.burst_gap_ms {
+        let [prev, next] = w else {
+            continue;
+        };
+        if next.arrival_ms.saturating_sub(prev.arrival_ms) <= policy.burst_gap_ms {
             run += 1;
             longest = longest.max(run);
         } else {
@@ -314,7 +319,7 @@ fn gaps(stream: &Stream, policy: &Policy) -> SignalReport {
     arrivals.extend(stream.challenge_frames().map(|f| f.arrival_ms));
     let count = arrivals
         .windows(2)
-        .filter(|w| w[1].saturating_sub(w[0]) > policy.max_gap_ms)
+        .filter(|w| matches!(w, [prev, next] if next.saturating_sub(*prev) > policy.max_gap_ms))
         .count();
     let name = "timing.gaps";
     let lost = u8::try_from(count)
