@@ -305,12 +305,16 @@ impl PrintQuery {
         let mut exact: Vec<i64> = prints.iter().map(|p| p.exact as i64).collect();
         exact.sort_unstable();
         exact.dedup();
-        let bands = [0, 1, 2, 3].map(|i| {
-            let mut v: Vec<i64> = prints.iter().map(|p| i64::from(p.bands()[i])).collect();
+        let mut bands: [Vec<i64>; 4] = Default::default();
+        for p in prints {
+            for (column, band) in bands.iter_mut().zip(p.bands()) {
+                column.push(i64::from(band));
+            }
+        }
+        for v in &mut bands {
             v.sort_unstable();
             v.dedup();
-            v
-        });
+        }
         Self { exact, bands }
     }
 }

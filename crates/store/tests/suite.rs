@@ -1,6 +1,14 @@
 //! The storage suite: the same cases against SQLite (a temporary file) and PostgreSQL (a
 //! fresh schema in OPENLIVENESS_TEST_DATABASE_URL, default the local `test` database).
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::Arc;
 
 use openliveness_store::postgres::PgStore;

@@ -22,12 +22,13 @@ pub(super) async fn insert(
     let frame_no: Vec<i64> = prints.iter().map(|p| i64::from(p.frame_no)).collect();
     let phash: Vec<i64> = prints.iter().map(|p| p.phash as i64).collect();
     let exact: Vec<i64> = prints.iter().map(|p| p.exact as i64).collect();
-    let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|i| {
-        prints
-            .iter()
-            .map(|p| i32::from(p.bands()[i]))
-            .collect::<Vec<_>>()
-    });
+    let mut bands: [Vec<i32>; 4] = Default::default();
+    for p in prints {
+        for (column, band) in bands.iter_mut().zip(p.bands()) {
+            column.push(i32::from(band));
+        }
+    }
+    let [b0, b1, b2, b3] = bands;
     sqlx::query(
         "INSERT INTO frame_prints (session_id, try_no, frame_no, phash, exact,
             band0, band1, band2, band3, created_at)
