@@ -140,7 +140,9 @@ fn analyze(a: args::AnalyzeArgs) -> anyhow::Result<()> {
                 draw_analysis(&bytes, &analysis, &out).map_err(|e| e.to_string())?;
             }
             let mut v = analysis_to_json(&analysis);
-            v["file"] = serde_json::json!(path);
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("file".into(), serde_json::json!(path));
+            }
             Ok(v)
         };
         match one() {
@@ -369,8 +371,11 @@ async fn webhook(cmd: WebhookCmd) -> anyhow::Result<()> {
                 .await?
                 .ok_or(admin::AdminError::NoWebhookJob(id))?;
             let mut v = describe(&job)?;
-            v["attempts"] = serde_json::to_value(store.webhook_attempts(id).await?)?;
-            v["attemptCount"] = job.attempts.into();
+            let attempts = serde_json::to_value(store.webhook_attempts(id).await?)?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("attempts".into(), attempts);
+                obj.insert("attemptCount".into(), job.attempts.into());
+            }
             print_json(&v)
         }
         WebhookCmd::Retry { id, .. } => {

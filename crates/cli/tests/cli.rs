@@ -3,6 +3,14 @@
 //! kill -9 that must lose no acknowledged write, and the webhook commands around a real
 //! delivery.
 
+// Tests may panic: a failed unwrap, expect or index is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

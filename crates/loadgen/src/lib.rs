@@ -132,7 +132,9 @@ pub fn summarise(latencies_us: &mut [u32]) -> Summary {
         }
         // Nearest-rank: the smallest value with at least q of the samples at or below it.
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        Duration::from_micros(u64::from(latencies_us[rank - 1]))
+        latencies_us
+            .get(rank - 1)
+            .map_or(Duration::ZERO, |&v| Duration::from_micros(u64::from(v)))
     };
     let sum: u64 = latencies_us.iter().map(|&v| u64::from(v)).sum();
     Summary {

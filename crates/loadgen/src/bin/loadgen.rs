@@ -105,6 +105,24 @@ struct Plan {
     timeout: Duration,
 }
 
+impl Plan {
+    /// The key connection `conn` signs with (the keys are dealt round-robin) and its
+    /// timestamp sequence in `seqs`, which holds one per key.
+    fn key_for<'a>(
+        &'a self,
+        conn: usize,
+        seqs: &'a [TimestampSeq],
+    ) -> anyhow::Result<(&'a KeyPair, &'a TimestampSeq)> {
+        let k = conn
+            .checked_rem(self.keys.len())
+            .context("the scenario needs keys and none were loaded")?;
+        self.keys
+            .get(k)
+            .zip(seqs.get(k))
+            .with_context(|| format!("no timestamp sequence for key {k}"))
+    }
+}
+
 /// Timestamps of the load: 250 s in the past, climbing 1 ms per request per key.
 const LOAD_LAG_MS: i64 = 250_000;
 /// Timestamps of the get-token set-up: 250 s in the future, so they never meet the load's.
@@ -292,16 +310,20 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
             args.duration_secs,
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         );
-        result["serverCpuSecs"] = json!(server_cpu);
-        result["serverCpuUsPerRequest"] = json!(per_req_us);
-        result["clientCpuSecs"] = json!(client_cpu);
         // Whatever else ran on the machine meanwhile (builds, other services): a benchmark
         // on a busy machine is not comparable, so it is reported with the figures.
         let other = (machine_busy - server_cpu - client_cpu).max(0.0);
         println!("  other CPU     {other:.2} s used by other processes and the kernel meanwhile");
-        result["otherCpuSecs"] = json!(other);
+        if let Some(fields) = result.as_object_mut() {
+            fields.insert("serverCpuSecs".into(), json!(server_cpu));
+            fields.insert("serverCpuUsPerRequest".into(), json!(per_req_us));
+            fields.insert("clientCpuSecs".into(), json!(client_cpu));
+            fields.insert("otherCpuSecs".into(), json!(other));
+        }
     }
-    result["machineBusyCpuSecs"] = json!(machine_busy);
+    if let Some(fields) = result.as_object_mut() {
+        fields.insert("machineBusyCpuSecs".into(), json!(machine_busy));
+    }
     if let Some(path) = &args.json_out {
         use std::io::Write as _;
         let mut f = std::fs::OpenOptions::new()
@@ -381,9 +403,8 @@ fn next_request(
     let body = match plan.scenario {
         Scenario::Bare => BARE_BODY.to_owned(),
         Scenario::GenerateToken => {
-            let k = conn % plan.keys.len();
-            let ts = plan.seqs[k].next(now_ms());
-            generate_token_body(&plan.keys[k], ts)
+            let (key, seq) = plan.key_for(conn, &plan.seqs)?;
+            generate_token_body(key, seq.next(now_ms()))
         }
         Scenario::GetToken => GET_TOKEN_BODY.to_owned(),
     };
@@ -400,8 +421,8 @@ async fn setup(
     if plan.scenario != Scenario::GetToken {
         return Ok((sender, None));
     }
-    let k = i % plan.keys.len();
-    let body = generate_token_body(&plan.keys[k], seqs[k].next(now_ms()));
+    let (key, seq) = plan.key_for(i, seqs)?;
+    let body = generate_token_body(key, seq.next(now_ms()));
     let mut req = request(plan, body, None)?;
     *req.uri_mut() = hyper::Uri::from_static(Scenario::GenerateToken.path());
     let (status, answer) = tokio::time::timeout(plan.timeout, send(&mut sender, req))
@@ -512,8 +533,10 @@ fn machine_busy_seconds() -> anyhow::Result<f64> {
         .skip(1)
         .map(|f| f.parse().unwrap_or(0.0))
         .collect();
-    anyhow::ensure!(v.len() >= 8, "unexpected /proc/stat format");
-    let busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    let &[user, nice, system, _idle, _iowait, irq, softirq, steal, ..] = v.as_slice() else {
+        bail!("unexpected /proc/stat format");
+    };
+    let busy = user + nice + system + irq + softirq + steal;
     Ok(busy / 100.0)
 }
 
