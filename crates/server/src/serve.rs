@@ -7,14 +7,13 @@
 //!   timer as soon as a connection is idle);
 //! - at most `limit` connections are held; a new one past the limit closes the connection
 //!   that has been idle longest, so clients holding sockets open without sending anything
-//!   cannot lock out a client that is sending a request. A connection with a request in
-//!   progress is never closed this way; when every held connection is busy, the new one is
-//!   closed instead.
+//!   (or sending a body slowly) cannot lock out a client that is sending a request. A
+//!   connection whose request is being handled — its body read — is never closed this way;
+//!   when every held connection is busy, the new one is closed instead.
 //! - the open-file limit is raised to its hard limit at start-up and `limit` kept below it,
 //!   so `accept` does not fail with "too many open files".
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -139,19 +138,36 @@ impl Registry {
     }
 }
 
-/// Marks its connection busy while a request is being answered.
-struct Busy {
+/// The connection a request came on, in the request's extensions: the request middleware
+/// marks it busy once the body is read, for as long as the request is handled.
+#[derive(Clone)]
+pub struct Connection {
     slot: Arc<Slot>,
     registry: Arc<Registry>,
 }
 
-impl Busy {
-    fn new(slot: Arc<Slot>, registry: Arc<Registry>) -> Self {
-        slot.busy.fetch_add(1, Ordering::AcqRel);
-        slot.last_active_ms
-            .store(registry.now_ms(), Ordering::Release);
-        Self { slot, registry }
+impl Connection {
+    /// Marks the connection busy (not to be closed for room) until the guard drops.
+    pub fn busy(&self) -> Busy {
+        self.slot.busy.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        Busy {
+            slot: self.slot.clone(),
+            registry: self.registry.clone(),
+        }
     }
+
+    fn touch(&self) {
+        self.slot
+            .last_active_ms
+            .store(self.registry.now_ms(), Ordering::Release);
+    }
+}
+
+/// Marks its connection busy while a request is being handled.
+pub struct Busy {
+    slot: Arc<Slot>,
+    registry: Arc<Registry>,
 }
 
 impl Drop for Busy {
@@ -218,13 +234,14 @@ pub async fn serve(
         let svc = {
             let (slot, registry, app) = (slot.clone(), registry.clone(), app.clone());
             hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                let busy = Busy::new(slot.clone(), registry.clone());
-                let app = app.clone();
-                async move {
-                    let resp: Result<_, Infallible> = app.oneshot(req.map(Body::new)).await;
-                    drop(busy);
-                    resp
-                }
+                let connection = Connection {
+                    slot: slot.clone(),
+                    registry: registry.clone(),
+                };
+                connection.touch();
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(connection);
+                app.clone().oneshot(req)
             })
         };
         let conn = http

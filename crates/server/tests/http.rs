@@ -240,26 +240,33 @@ async fn repeated_keys(app: &TestApp) {
 }
 both_backends!(repeated_keys_case, repeated_keys);
 
-/// More idle and header-trickling sockets than the connection limit: the server closes the
-/// ones idle longest, and `/healthz` and the API keep answering.
+/// More idle, header-trickling and slow-body sockets than the connection limit: the server
+/// closes the ones idle longest, and `/healthz` and the API keep answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_past_the_limit_cannot_lock_clients_out() {
     const LIMIT: usize = 32;
     let app = spawn_with(Backend::Sqlite, |c| {
         c.max_connections = LIMIT;
         c.header_read_timeout_ms = 60_000;
+        c.body_read_timeout_ms = 60_000;
     })
     .await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut held = Vec::new();
     for round in 0..3 {
-        // Five times the limit, half of them sending the start of a request and stopping.
+        // Five times the limit: a third silent, a third sending the start of a request's
+        // head, a third a whole head and the first byte of a body, then nothing.
         for i in 0..LIMIT * 5 {
             let mut s = std::net::TcpStream::connect(&addr).unwrap();
-            if i % 2 == 0 {
-                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-                    .unwrap();
-            }
+            let start: &[u8] = match i % 3 {
+                0 => b"",
+                1 => b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+                _ => {
+                    b"POST /openapi/auth/ticket/v1/generate-token HTTP/1.1\r\nHost: x\r\n\
+                       Content-Length: 100\r\n\r\n{"
+                }
+            };
+            s.write_all(start).unwrap();
             held.push(s);
         }
         let client = reqwest::Client::builder()

@@ -216,6 +216,11 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
             Ok(req) => req,
             Err(refusal) => return refusal,
         };
+        // From here the request is being handled: its connection is not closed for room.
+        let _busy = req
+            .extensions()
+            .get::<crate::serve::Connection>()
+            .map(crate::serve::Connection::busy);
         let _permit = if api {
             match state.in_flight.clone().try_acquire_owned() {
                 Ok(p) => Some(p),
