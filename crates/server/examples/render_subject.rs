@@ -12,6 +12,9 @@
 //! person following the target would have turned, with the conventions of the server
 //! tests' `respond_look`: yaw = −x·25°, pitch = +y·16°.
 
+// Tests may panic: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[allow(dead_code)]
 mod common {
     pub fn models_dir() -> std::path::PathBuf {

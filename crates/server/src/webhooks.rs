@@ -436,7 +436,7 @@ async fn post(
             .unwrap_or("");
         error.push_str(&format!(" (redirect to {to:?} not followed)"));
     } else if let Ok(Some(chunk)) = resp.chunk().await {
-        let text = String::from_utf8_lossy(&chunk[..chunk.len().min(ANSWER_EXCERPT)]);
+        let text = String::from_utf8_lossy(chunk.get(..ANSWER_EXCERPT).unwrap_or(&chunk));
         let text = text.trim();
         if !text.is_empty() {
             error.push_str(": ");

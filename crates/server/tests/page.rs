@@ -2,6 +2,9 @@
 //! boot data and headers, refused links, embedded assets and browser models, iframe
 //! framing, the cross-device link (both backends) and the demo integrator site.
 
+// Tests may panic: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,9 @@
 //! Sessions are finished here through the store, the way the liveness core records a
 //! verdict; the verdict itself is tested with the liveness protocol.
 
+// Tests may panic: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use base64::Engine as _;

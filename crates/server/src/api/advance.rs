@@ -193,16 +193,17 @@ pub async fn get_result(
     // Our addition: the signals behind the score, in `data` where clients already meet keys
     // they do not know (decision.rs says why not `extra`).
     if let Some(decision) = Decision::of(&session) {
-        data["decision"] = serde_json::to_value(decision.advance())
+        let decision = serde_json::to_value(decision.advance())
             .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+        data.insert("decision".into(), decision);
     }
     if result.result_code == crate::live::conn::LOCKED_OUT {
         // Our addition: the user (or browser) failed too often; no try was made here.
-        data["lockout"] = lockout_of(result);
+        data.insert("lockout".into(), lockout_of(result));
         return Ok(Envelope {
             code: crate::live::conn::LOCKED_OUT,
             message: "Too many failed tries for this user; no new try was allowed".to_owned(),
-            data,
+            data: Value::Object(data),
             extra: Value::Null,
             pricing: Pricing::Free,
         });
@@ -213,7 +214,7 @@ pub async fn get_result(
         return Ok(Envelope {
             code: quality_code(&result.result_code),
             message: message.to_owned(),
-            data,
+            data: Value::Object(data),
             extra: Value::Null,
             pricing: Pricing::Free,
         });
@@ -221,7 +222,7 @@ pub async fn get_result(
     state.store.debit_balance(caller.account.id).await?;
     Ok(Envelope {
         pricing: Pricing::Pay,
-        ..Envelope::ok(data)
+        ..Envelope::ok(Value::Object(data))
     })
 }
 
@@ -231,7 +232,7 @@ pub fn lockout_of(result: &openliveness_store::SessionResult) -> Value {
         .signals
         .as_deref()
         .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .map(|v| v["lockout"].clone())
+        .and_then(|mut v| v.get_mut("lockout").map(Value::take))
         .unwrap_or(Value::Null)
 }
 
@@ -290,9 +291,9 @@ pub async fn result_data(
     state: &AppState,
     session: &Session,
     video_enabled: bool,
-) -> Result<Value, ApiError> {
+) -> Result<serde_json::Map<String, Value>, ApiError> {
     let Some(r) = &session.result else {
-        return Ok(Value::Null);
+        return Ok(serde_json::Map::new());
     };
     let far = load_b64(state, r.image_far_blob.as_deref()).await?;
     let near = load_b64(state, r.image_near_blob.as_deref()).await?;
@@ -308,7 +309,7 @@ pub async fn result_data(
             session.signature_id()
         )
     });
-    Ok(json!({
+    let data = json!({
         "image": far,
         "imageFar": far,
         "imageNear": near,
@@ -321,7 +322,11 @@ pub async fn result_data(
         "multiDevice": r.multi_device,
         "useSlaveUrl": r.use_slave_url,
         "attackType": r.attack_type,
-    }))
+    });
+    Ok(match data {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    })
 }
 
 async fn load_b64(state: &AppState, key: Option<&str>) -> Result<Option<String>, ApiError> {

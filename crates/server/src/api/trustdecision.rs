@@ -239,12 +239,15 @@ pub async fn result(
         "use_slave_url": r.use_slave_url,
         "finished_time": session.finished_at,
     });
-    if r.result_code == crate::live::conn::LOCKED_OUT {
-        result["lockout"] = super::advance::lockout_of(r);
-    }
-    if let Some(decision) = Decision::of(&session) {
-        result["decision"] = serde_json::to_value(decision.trustdecision())
-            .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+    if let Some(obj) = result.as_object_mut() {
+        if r.result_code == crate::live::conn::LOCKED_OUT {
+            obj.insert("lockout".into(), super::advance::lockout_of(r));
+        }
+        if let Some(decision) = Decision::of(&session) {
+            let decision = serde_json::to_value(decision.trustdecision())
+                .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+            obj.insert("decision".into(), decision);
+        }
     }
     let mut fields = Map::new();
     fields.insert("data".into(), result);

@@ -329,7 +329,7 @@ impl Conn {
             .ui_config
             .as_deref()
             .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-            .and_then(|v| v["mobileResultPage"]["showScore"].as_bool())
+            .and_then(|v| v.get("mobileResultPage")?.get("showScore")?.as_bool())
             .unwrap_or(false)
     }
 

@@ -63,10 +63,9 @@ pub fn face_obs(face: &Face, embedding: Option<Vec<f32>>) -> FaceObs {
 /// A short, stable fingerprint of the encoded bytes (duplicate-frame detection).
 pub fn content_hash(bytes: &[u8]) -> u64 {
     use sha2::Digest;
-    let d = sha2::Sha256::digest(bytes);
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    u64::from_be_bytes(b)
+    let d: [u8; 32] = sha2::Sha256::digest(bytes).into();
+    let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = d;
+    u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
 }
 
 /// Per-connection vision state: the tracker and the embedding cadence.

@@ -90,24 +90,20 @@ impl ProtocolError {
 }
 
 pub fn parse_binary(bytes: &[u8]) -> Result<Binary<'_>, ProtocolError> {
-    if bytes.len() < HEADER_LEN {
+    let Some((head, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {
         return Err(ProtocolError::ShortHeader);
-    }
-    if bytes[..2] != MAGIC {
+    };
+    let [m0, m1, kind, _flags, s0, s1, s2, s3, a0, a1, a2, a3, a4, a5, a6, a7] = *head;
+    if [m0, m1] != MAGIC {
         return Err(ProtocolError::BadMagic);
     }
-    let kind = match bytes[2] {
+    let kind = match kind {
         1 => Kind::Frame,
         2 => Kind::FarStill,
         3 => Kind::NearStill,
         4 => Kind::VideoChunk,
         k => return Err(ProtocolError::UnknownKind(k)),
     };
-    let mut seq = [0u8; 4];
-    seq.copy_from_slice(&bytes[4..8]);
-    let mut at = [0u8; 8];
-    at.copy_from_slice(&bytes[8..16]);
-    let payload = &bytes[HEADER_LEN..];
     let (what, limit) = match kind {
         Kind::Frame => ("frame", MAX_FRAME_BYTES),
         Kind::FarStill | Kind::NearStill => ("still", MAX_STILL_BYTES),
@@ -125,8 +121,8 @@ pub fn parse_binary(bytes: &[u8]) -> Result<Binary<'_>, ProtocolError> {
     }
     Ok(Binary {
         kind,
-        seq: u32::from_be_bytes(seq),
-        capture_ms: i64::from_be_bytes(at),
+        seq: u32::from_be_bytes([s0, s1, s2, s3]),
+        capture_ms: i64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
         payload,
     })
 }

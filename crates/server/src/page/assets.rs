@@ -51,7 +51,7 @@ pub fn embedded(path: &str) -> Option<&'static EmbeddedFile> {
     generated::FILES
         .binary_search_by(|f| f.path.cmp(path))
         .ok()
-        .map(|i| &generated::FILES[i])
+        .and_then(|i| generated::FILES.get(i))
 }
 
 /// `GET /h5/{*path}` — a file of the built page.

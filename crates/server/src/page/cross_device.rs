@@ -97,7 +97,9 @@ pub fn status_body(session: &Session) -> serde_json::Value {
         "secondaryClaimed": secondary_claimed(session),
     });
     if finished && session.status.is_finished() {
-        body["redirectUrl"] = json!(redirect_url(session, passed));
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("redirectUrl".into(), json!(redirect_url(session, passed)));
+        }
     }
     body
 }

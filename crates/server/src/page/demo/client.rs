@@ -1,5 +1,5 @@
-//! The demo site's server side speaking to the API as an integrator's backend would: plain
-//! HTTP/1.1 to this server's own listening address, the access token obtained with the
+//! The demo site's server side speaking to the API as an integrator's backend would: HTTP
+//! (reqwest) to this server's own listening address, the access token obtained with the
 //! signed `generate-token` call and reused until shortly before it expires.
 //!
 //! What must stay true: the secret key never leaves this process (only the signature does);
@@ -10,8 +10,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::admin::KeyCredentials;
 use crate::state::{now_ms, sha256_hex};
@@ -24,8 +22,8 @@ const TOKEN_MARGIN_MS: i64 = 60_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the API at {0}: {1}")]
-    Connect(SocketAddr, std::io::Error),
+    #[error("cannot reach the API at {0}")]
+    Connect(SocketAddr, #[source] reqwest::Error),
     #[error("the API did not answer in time")]
     Timeout,
     #[error("malformed answer from the API: {0}")]
@@ -38,6 +36,7 @@ pub enum ClientError {
 pub struct ApiClient {
     credentials: KeyCredentials,
     addr: SocketAddr,
+    http: reqwest::Client,
     /// The current access token and its expiry; the lock also serialises token requests.
     token: tokio::sync::Mutex<Option<(String, i64)>>,
     /// Last timestamp signed, so two signatures are never the same.
@@ -49,6 +48,13 @@ impl ApiClient {
         Self {
             credentials,
             addr,
+            // No proxy from the environment: the API is this process, on loopback.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             token: tokio::sync::Mutex::new(None),
             last_ts: std::sync::Mutex::new(0),
         }
@@ -86,11 +92,12 @@ impl ApiClient {
             )
             .await?;
         let data = success(answer)?;
-        let token = data["token"]
-            .as_str()
+        let token = data
+            .get("token")
+            .and_then(Value::as_str)
             .ok_or(ClientError::Malformed("no token"))?
             .to_owned();
-        let expires = data["expiredTime"].as_i64().unwrap_or(0);
+        let expires = data.get("expiredTime").and_then(Value::as_i64).unwrap_or(0);
         *cached = Some((token.clone(), expires));
         Ok(token)
     }
@@ -115,8 +122,8 @@ impl ApiClient {
             )
             .await?;
         let data = success(answer)?;
-        let sid = data["signatureId"].as_str();
-        let url = data["url"].as_str();
+        let sid = data.get("signatureId").and_then(Value::as_str);
+        let url = data.get("url").and_then(Value::as_str);
         match (sid, url) {
             (Some(s), Some(u)) => Ok((s.to_owned(), u.to_owned())),
             _ => Err(ClientError::Malformed("no signatureId or url")),
@@ -147,150 +154,55 @@ impl ApiClient {
         token: Option<&str>,
         body: &Value,
     ) -> Result<Value, ClientError> {
-        let body = serde_json::to_vec(body).map_err(|_| ClientError::Malformed("request"))?;
-        let raw = tokio::time::timeout(TIMEOUT, self.exchange(path, token, &body))
-            .await
-            .map_err(|_| ClientError::Timeout)??;
-        let (status, payload) = parse_response(&raw)?;
+        let mut req = self
+            .http
+            .post(format!("http://{}{path}", self.addr))
+            .header("Accept", "application/json")
+            .json(body);
+        if let Some(t) = token {
+            req = req.header("X-ACCESS-TOKEN", t);
+        }
+        let failed = |e: reqwest::Error| {
+            if e.is_timeout() {
+                ClientError::Timeout
+            } else {
+                ClientError::Connect(self.addr, e)
+            }
+        };
+        let mut resp = req.send().await.map_err(failed)?;
+        let status = resp.status();
+        let mut payload = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(failed)? {
+            if payload.len() + chunk.len() > MAX_RESPONSE {
+                return Err(ClientError::Malformed("answer too large"));
+            }
+            payload.extend_from_slice(&chunk);
+        }
         let value: Value = serde_json::from_slice(&payload)
             .map_err(|_| ClientError::Malformed("body is not JSON"))?;
-        if !(200..300).contains(&status) && value.get("code").is_none() {
+        if !status.is_success() && value.get("code").is_none() {
             return Err(ClientError::Malformed("error without an envelope"));
         }
         Ok(value)
     }
-
-    async fn exchange(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &[u8],
-    ) -> Result<Vec<u8>, ClientError> {
-        let mut stream = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| ClientError::Connect(self.addr, e))?;
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.addr,
-            body.len()
-        );
-        if let Some(t) = token {
-            head.push_str(&format!("X-ACCESS-TOKEN: {t}\r\n"));
-        }
-        head.push_str("\r\n");
-        let io = |e| ClientError::Connect(self.addr, e);
-        stream.write_all(head.as_bytes()).await.map_err(io)?;
-        stream.write_all(body).await.map_err(io)?;
-        let mut raw = Vec::new();
-        let mut limited = (&mut stream).take(MAX_RESPONSE as u64 + 1);
-        limited.read_to_end(&mut raw).await.map_err(io)?;
-        if raw.len() > MAX_RESPONSE {
-            return Err(ClientError::Malformed("answer too large"));
-        }
-        Ok(raw)
-    }
 }
 
 /// The `data` of a `SUCCESS` envelope, or the refusal.
-fn success(answer: Value) -> Result<Value, ClientError> {
-    if answer["code"] == "SUCCESS" {
-        Ok(answer["data"].clone())
+fn success(mut answer: Value) -> Result<Value, ClientError> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    if answer.get("code").and_then(Value::as_str) == Some("SUCCESS") {
+        Ok(answer
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null))
     } else {
         Err(ClientError::Refused {
-            code: answer["code"].as_str().unwrap_or("?").to_owned(),
-            message: answer["message"].as_str().unwrap_or("").to_owned(),
+            code: answer
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned(),
+            message: text(&answer, "message"),
         })
-    }
-}
-
-/// Splits an HTTP/1.1 answer read to the end of the connection into status and body,
-/// undoing chunked transfer coding.
-pub fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), ClientError> {
-    let end = find(raw, b"\r\n\r\n").ok_or(ClientError::Malformed("no header end"))?;
-    let head =
-        std::str::from_utf8(&raw[..end]).map_err(|_| ClientError::Malformed("header bytes"))?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or(ClientError::Malformed("status line"))?;
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.eq_ignore_ascii_case("chunked");
-        } else if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<usize>().ok();
-        }
-    }
-    let rest = &raw[end + 4..];
-    let body = if chunked {
-        dechunk(rest)?
-    } else if let Some(n) = length {
-        rest.get(..n)
-            .ok_or(ClientError::Malformed("short body"))?
-            .to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = find(data, b"\r\n").ok_or(ClientError::Malformed("chunk size"))?;
-        let size_text = std::str::from_utf8(&data[..line_end])
-            .map_err(|_| ClientError::Malformed("chunk size"))?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| ClientError::Malformed("chunk size"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = data
-            .get(..size)
-            .ok_or(ClientError::Malformed("short chunk"))?;
-        out.extend_from_slice(chunk);
-        data = data
-            .get(size + 2..)
-            .ok_or(ClientError::Malformed("short chunk"))?;
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn responses() {
-        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-        assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
-        let chunked =
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n";
-        assert_eq!(
-            parse_response(chunked).unwrap(),
-            (404, b"{\"a\":1}".to_vec())
-        );
-        for bad in [
-            &b"HTTP/1.1 200 OK\r\n"[..],
-            b"garbage\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}",
-            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
-            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nff\r\nab",
-        ] {
-            assert!(parse_response(bad).is_err());
-        }
     }
 }
