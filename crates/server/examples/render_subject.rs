@@ -13,7 +13,12 @@
 //! tests' `respond_look`: yaw = −x·25°, pitch = +y·16°.
 
 // Tests may panic: a failed expectation is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[allow(dead_code)]
 mod common {
