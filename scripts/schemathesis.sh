@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 examples="${1:-40}"
-version="3.39.16"
+version="4.32.5"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/openliveness/schemathesis-$version"
 if [[ ! -x "$venv/bin/st" ]]; then
   python3 -m venv "$venv"
@@ -55,10 +55,10 @@ PY
 # answer is documented, so it passes the checks, but it would hide the operations' own
 # answers. One worker keeps the rate near the limit; `--request-timeout` bounds a hang.
 "$venv/bin/st" run "$base/openapi.json" \
-  --base-url "$base" \
+  --url "$base" \
   --header "X-ACCESS-TOKEN: $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --hypothesis-max-examples "$examples" \
-  --hypothesis-seed 20261130 \
-  --request-timeout 10000 \
+  --max-examples "$examples" \
+  --seed 20261130 \
+  --request-timeout 10 \
   --workers 1
