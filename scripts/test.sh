@@ -2,8 +2,8 @@
 # Runs every check the project holds itself to, in this order: PostgreSQL reachable, vision
 # models, Chromium for the browser tests, the session page build and its unit tests, formatting,
 # lints, all Rust tests (unit, storage suite on SQLite and PostgreSQL, integration tests against
-# the real server, CLI tests against the real binary), then the browser tests of the page
-# against the real binary in headless Chromium.
+# the real server, CLI tests against the real binary), Schemathesis against the served OpenAPI
+# document, then the browser tests of the page against the real binary in headless Chromium.
 #
 # PostgreSQL: the tests use OPENLIVENESS_TEST_DATABASE_URL, default
 # postgres://postgres@127.0.0.1:5432/test (trust auth). Each test works in its own schema.
@@ -53,6 +53,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
-step "session page: browser tests against target/debug/openliveness (headless Chromium)"
+step "Schemathesis against the served OpenAPI document (any 5xx or undocumented answer fails)"
 cargo build --locked -p openliveness
+bash scripts/schemathesis.sh 40
+
+step "session page: browser tests against target/debug/openliveness (headless Chromium)"
 (cd web && node --test --test-concurrency=1 tests/browser/)
