@@ -60,5 +60,6 @@ PY
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
   --seed 20261130 \
+  --generation-database none \
   --request-timeout 10 \
   --workers 1
