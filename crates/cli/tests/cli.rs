@@ -89,6 +89,48 @@ fn serve(dir: &Path) -> Server {
     server
 }
 
+/// With a umask that would make every file world-writable, the data directory is still 0700
+/// and the database and master key 0600: user ids, URLs and signals stay private.
+#[test]
+fn data_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "umask 000; exec \"$0\" account create acme --regions IDN",
+            BIN,
+        ])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("OPENLIVENESS_DATA_DIR")
+        .env_remove("OPENLIVENESS_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = dir.path().join("data");
+    assert_eq!(mode(&data), 0o700);
+    for name in ["openliveness.db", "master.key"] {
+        assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+    }
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is readable by others",
+                path.display()
+            );
+        }
+    }
+}
+
 /// A tiny blocking HTTP client over std, so this test needs no HTTP library.
 fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, Value)> {
     use std::io::{Read, Write};
