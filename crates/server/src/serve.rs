@@ -147,9 +147,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Marks the connection busy (not to be closed for room) until the guard drops.
+    /// Marks the connection busy (not to be closed for room) until the guard drops. Taken
+    /// under the registry's lock, so it never interleaves with the choice of a connection
+    /// to close.
     pub fn busy(&self) -> Busy {
-        self.slot.busy.fetch_add(1, Ordering::AcqRel);
+        {
+            let _chosen_apart = self.registry.slots.lock();
+            self.slot.busy.fetch_add(1, Ordering::AcqRel);
+        }
         self.touch();
         Busy {
             slot: self.slot.clone(),
@@ -170,6 +175,39 @@ pub struct Busy {
     registry: Arc<Registry>,
 }
 
+/// A response body that keeps its connection busy until the last byte is written, so a
+/// large answer to a slow reader is never closed for room.
+pub struct BusyBody {
+    inner: Body,
+    _busy: Busy,
+}
+
+impl BusyBody {
+    pub fn wrap(inner: Body, busy: Busy) -> Body {
+        Body::new(BusyBody { inner, _busy: busy })
+    }
+}
+
+impl http_body::Body for BusyBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl Drop for Busy {
     fn drop(&mut self) {
         self.slot
@@ -177,6 +215,28 @@ impl Drop for Busy {
             .store(self.registry.now_ms(), Ordering::Release);
         self.slot.busy.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Removes a connection from the registry when its task ends.
+struct Registered {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.registry.remove(self.id);
+    }
+}
+
+/// Errors of one incoming connection, not of the listener.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets the
@@ -210,6 +270,8 @@ pub async fn serve(
         while tasks.try_join_next().is_some() {}
         let stream = match accepted {
             Ok((stream, _)) => stream,
+            // One client gave up before we accepted it: nothing to do.
+            Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 // Out of descriptors despite the limit (other files open): make room and
                 // back off a moment rather than spin.
@@ -250,6 +312,8 @@ pub async fn serve(
         let registry = registry.clone();
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
+            // Leaves the registry however the task ends (a panic included).
+            let _registered = Registered { registry, id };
             tokio::pin!(conn);
             let mut stopping = false;
             loop {
@@ -269,7 +333,6 @@ pub async fn serve(
                     }
                 }
             }
-            registry.remove(id);
         });
     }
     drop(listener);

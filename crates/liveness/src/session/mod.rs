@@ -119,7 +119,13 @@ impl Session {
         let try_over = effects
             .iter()
             .any(|e| matches!(e, Effect::TryFailed { .. }))
-            || matches!(self.state, SessionState::Failed { .. });
+            || matches!(
+                self.state,
+                SessionState::Failed {
+                    retry_allowed: true,
+                    ..
+                }
+            );
         if try_over
             && matches!(
                 event,

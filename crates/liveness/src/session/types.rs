@@ -97,7 +97,8 @@ impl SessionState {
     }
 
     /// A try is running on the page (the user is in front of the camera).
-    pub(crate) fn try_running(&self) -> bool {
+    /// A try is under way: frames are measured and the try's clock runs.
+    pub fn try_running(&self) -> bool {
         matches!(
             self,
             SessionState::Opened

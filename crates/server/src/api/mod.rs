@@ -217,7 +217,7 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
             Err(refusal) => return refusal,
         };
         // From here the request is being handled: its connection is not closed for room.
-        let _busy = req
+        let busy = req
             .extensions()
             .get::<crate::serve::Connection>()
             .map(crate::serve::Connection::busy);
@@ -234,7 +234,12 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
         } else {
             None
         };
-        next.run(req).await
+        let resp = next.run(req).await;
+        match busy {
+            // Busy until the body is written, not only until the handler returns.
+            Some(busy) => resp.map(|body| crate::serve::BusyBody::wrap(body, busy)),
+            None => resp,
+        }
     })
     .await;
     let headers = resp.headers_mut();

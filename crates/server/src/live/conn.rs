@@ -66,6 +66,17 @@ pub struct TryData {
 /// The result code of a session ended by the lockout (both facades show it as is).
 pub const LOCKED_OUT: &str = "LOCKED_OUT";
 
+/// The answer to a page whose user is locked out until `until`: say so and close.
+fn locked_out_reply(until: i64, now: i64) -> Reply {
+    Reply {
+        messages: vec![ServerMsg::LockedOut {
+            locked_until: until,
+            retry_after_s: ((until - now).max(0) + 999) / 1000,
+        }],
+        close: true,
+    }
+}
+
 /// `frame_no` of the stills among a try's fingerprints (frames use their seq).
 const FAR_STILL_NO: u32 = u32::MAX - 1;
 const NEAR_STILL_NO: u32 = u32::MAX;
@@ -180,9 +191,6 @@ impl Conn {
                         retry_allowed,
                         ..
                     } => {
-                        if matches!(reason, FailReason::Rejected | FailReason::ProtocolViolation) {
-                            self.record_failure().await;
-                        }
                         if reason != FailReason::Rejected {
                             out.push(ServerMsg::TryFailed {
                                 reason: fail_reason_name(reason),
@@ -290,6 +298,10 @@ impl Conn {
         let recorded = record::store_result(self, &challenge, &verdict, data).await;
         if let Err(e) = &recorded {
             tracing::error!(error = %e, "cannot record the verdict");
+        }
+        if !verdict.passed {
+            // Only what the verdict rejected counts towards the lockout, never a storage error.
+            self.record_failure().await;
         }
         let passed = verdict.passed && recorded.is_ok();
         let effects = match self.live.apply(
@@ -461,47 +473,66 @@ impl Conn {
     /// out, or when an earlier lockout ended it. A session refused this way is finished
     /// with the result `LOCKED_OUT`, so the integrator reads a final answer.
     async fn locked_out(&mut self, now: i64) -> Option<Reply> {
-        let ended_by_lockout = self
-            .session
-            .result
-            .as_ref()
-            .is_some_and(|r| r.result_code == LOCKED_OUT);
-        let until = if ended_by_lockout {
-            now
-        } else {
-            if self.live.state().is_terminal() {
+        // The session as stored now: an earlier connection may have ended it by lockout, and
+        // its last try's images must stay reachable (clear-data, retention).
+        let current = match self.state.store.session(self.session.signature_id()).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the session for the lockout; try allowed");
                 return None;
             }
-            let subject = self.lockout_subject()?;
-            let lockout = self.state.lockout;
-            match lockout
-                .check(self.state.store.as_ref(), self.account.id, &subject, now)
-                .await
-            {
-                Ok(Some(until)) => until,
-                Ok(None) => return None,
-                Err(e) => {
-                    // The verdicts stay guarded; a store hiccup must not lock anyone out.
-                    tracing::error!(error = %e, "cannot read the lockout; try allowed");
-                    return None;
-                }
+        };
+        if let Some(r) = current
+            .result
+            .as_ref()
+            .filter(|r| r.result_code == LOCKED_OUT)
+        {
+            let until = crate::api::advance::lockout_of(r)
+                .get("lockedUntil")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(now);
+            return Some(locked_out_reply(until, now));
+        }
+        if self.live.state().is_terminal() {
+            return None;
+        }
+        let subject = self.lockout_subject()?;
+        let lockout = self.state.lockout;
+        let until = match lockout
+            .check(self.state.store.as_ref(), self.account.id, &subject, now)
+            .await
+        {
+            Ok(Some(until)) => until,
+            Ok(None) => return None,
+            Err(e) => {
+                // The verdicts stay guarded; a store hiccup must not lock anyone out.
+                tracing::error!(error = %e, "cannot read the lockout; try allowed");
+                return None;
             }
         };
-        if !ended_by_lockout {
-            let result = openliveness_store::SessionResult {
+        let signals = serde_json::json!({
+            "lockout": {
+                "lockedUntil": until,
+                "failures": lockout.failures,
+                "windowMinutes": lockout.window_ms / 60_000,
+            }
+        })
+        .to_string();
+        let result = match current.result {
+            // An earlier try's images stay with the session (and go with its data).
+            Some(previous) => openliveness_store::SessionResult {
                 result_code: LOCKED_OUT.to_owned(),
                 score: None,
                 attack_type: None,
-                signals: Some(
-                    serde_json::json!({
-                        "lockout": {
-                            "lockedUntil": until,
-                            "failures": self.state.lockout.failures,
-                            "windowMinutes": self.state.lockout.window_ms / 60_000,
-                        }
-                    })
-                    .to_string(),
-                ),
+                signals: Some(signals),
+                ..previous
+            },
+            None => openliveness_store::SessionResult {
+                result_code: LOCKED_OUT.to_owned(),
+                score: None,
+                attack_type: None,
+                signals: Some(signals),
                 image_far_blob: None,
                 image_near_blob: None,
                 video_blob: None,
@@ -510,33 +541,29 @@ impl Conn {
                 near_image_time: None,
                 multi_device: false,
                 use_slave_url: self.secondary_device,
-            };
-            if let Err(e) = self
-                .state
-                .store
-                .finish_session(
-                    self.session.signature_id(),
-                    openliveness_store::SessionStatus::Failed,
-                    result,
-                    now,
-                )
-                .await
-            {
-                tracing::error!(error = %e, "cannot record the lockout in the session");
-            }
+            },
+        };
+        if let Err(e) = self
+            .state
+            .store
+            .finish_session(
+                self.session.signature_id(),
+                openliveness_store::SessionStatus::Failed,
+                result,
+                now,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "cannot record the lockout in the session");
         }
-        Some(Reply {
-            messages: vec![ServerMsg::LockedOut {
-                locked_until: until,
-                retry_after_s: ((until - now).max(0) + 999) / 1000,
-            }],
-            close: true,
-        })
+        Some(locked_out_reply(until, now))
     }
 
     /// A text message that arrived at `arrival` (server clock).
     pub async fn on_text(&mut self, text: &str, arrival: i64) -> Reply {
-        if let Ok(ClientMsg::Hello { .. }) = protocol::parse_text(text) {
+        // At `hello` and again at `finish`: tries run in parallel sessions for one user must
+        // not all get their verdict once the lockout has been reached meanwhile.
+        if let Ok(ClientMsg::Hello { .. } | ClientMsg::Finish) = protocol::parse_text(text) {
             if let Some(refusal) = self.locked_out(arrival).await {
                 return refusal;
             }
@@ -562,6 +589,14 @@ impl Conn {
             message: e.to_string(),
         }];
         let effects = self.live.abort_try(now_ms(), FailReason::ProtocolViolation);
+        // A client that broke the protocol during a try counts towards the lockout; a page
+        // that merely went quiet (a phone switching apps) does not.
+        let try_failed = effects
+            .iter()
+            .any(|e| matches!(e, Effect::TryFailed { .. }));
+        if try_failed && !matches!(e, ProtocolError::Idle) {
+            self.record_failure().await;
+        }
         messages.extend(self.handle_effects(effects).await);
         self.persist().await;
         Reply {
@@ -629,12 +664,27 @@ impl Conn {
             return Err(ProtocolError::RateExceeded);
         }
         arrivals.push_back(arrival);
+        // A frame still in flight after a failed try (the page has not heard yet) is
+        // dropped unread: nothing measured, nothing written.
+        if matches!(
+            self.live.state(),
+            SessionState::Failed {
+                retry_allowed: true,
+                ..
+            }
+        ) {
+            return Ok(Vec::new());
+        }
         let out = self
             .apply(Event::FrameReceived {
                 now_ms: arrival,
                 seq: msg.seq,
             })
             .await?;
+        if !self.live.state().try_running() {
+            // The clock ended the try as this frame arrived: the failure is the answer.
+            return Ok(out);
+        }
         let engine = self.engine.clone();
         let mut analyzer = self.analyzer.take().unwrap_or_default();
         let jpeg = msg.payload.to_vec();

@@ -96,9 +96,11 @@ fn device_cookie(
         (_, false) => "Lax",
     };
     HeaderValue::from_str(&format!(
-        "{}={}; Path=/h5/liveness; Max-Age=31536000; HttpOnly; SameSite={same_site}",
+        "{}={}; Path=/h5/liveness; Max-Age={}; HttpOnly; SameSite={same_site}",
         crate::lockout::DEVICE_COOKIE,
-        crate::state::random_hex(16)
+        crate::state::random_hex(16),
+        // As long as the lockout can look back, no longer.
+        (state.lockout.horizon_ms() / 1000).max(60)
     ))
     .ok()
 }

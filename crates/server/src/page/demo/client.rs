@@ -49,12 +49,18 @@ impl ApiClient {
             credentials,
             addr,
             // No proxy from the environment: the API is this process, on loopback.
+            // No pooled connections: the server closes idle ones after its header timeout,
+            // which can be shorter than any pool's idle time.
             http: reqwest::Client::builder()
                 .no_proxy()
                 .timeout(TIMEOUT)
+                .pool_max_idle_per_host(0)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .unwrap_or_default(),
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "demo: HTTP client settings refused; defaults used");
+                    reqwest::Client::new()
+                }),
             token: tokio::sync::Mutex::new(None),
             last_ts: std::sync::Mutex::new(0),
         }
