@@ -152,10 +152,14 @@ fn same_face(a: &BBox, b: &BBox) -> bool {
 fn weighted_nms(mut candidates: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
-    while let Some(best) = candidates.first().cloned() {
-        let (group, rest): (Vec<Detection>, Vec<Detection>) = candidates
+    while !candidates.is_empty() {
+        // `best` always leaves the list with its group, even a degenerate box (zero, negative
+        // or NaN size) whose overlap with itself is 0: otherwise the loop never ends.
+        let best = candidates.remove(0);
+        let (mut group, rest): (Vec<Detection>, Vec<Detection>) = candidates
             .into_iter()
             .partition(|d| d.bbox.iou(&best.bbox) > iou_threshold);
+        group.insert(0, best.clone());
         candidates = rest;
         let total: f32 = group.iter().map(|d| d.score).sum();
         let mut merged = best.clone();
@@ -191,6 +195,31 @@ fn sigmoid(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_ends_on_degenerate_boxes() {
+        let det = |w: f32, score: f32| Detection {
+            score,
+            bbox: BBox {
+                x: 0.2,
+                y: 0.2,
+                w,
+                h: 0.3,
+            },
+            keypoints: [Point { x: 0.3, y: 0.3 }; 6],
+        };
+        let merged = weighted_nms(
+            vec![
+                det(-0.1, 0.9),
+                det(f32::NAN, 0.8),
+                det(0.3, 0.7),
+                det(0.3, 0.6),
+            ],
+            0.3,
+        );
+        // The two degenerate boxes stand alone; the two equal boxes merge into one.
+        assert_eq!(merged.len(), 3);
+    }
 
     #[test]
     fn short_range_anchor_table_has_896_entries() {
