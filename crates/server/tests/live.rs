@@ -373,6 +373,13 @@ The landmark model follows a rendered mouth and perspective only in part, so tho
         if s.name.contains("frames a second") {
             continue;
         }
+        // Altered bytes escape the exact replay check, and look-alike frames are reported, not
+        // judged (docs/liveness.md): when its nearest recorded targets happen to fit the new
+        // path, this splice is rejected by the fit and order deductions without being named
+        // an attack. Rejected it must be (above); an attackType is not guaranteed.
+        if s.name.contains("re-encoded") {
+            continue;
+        }
         assert!(
             s.attack_types.iter().all(Option::is_some),
             "{} rejected without an attackType",
