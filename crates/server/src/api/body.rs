@@ -62,11 +62,16 @@ pub enum Strict {
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, Strict> {
     use serde::de::DeserializeSeed as _;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    // Our visitor takes any JSON, so the only data error it raises is the repeated key.
+    // Our visitor takes any JSON, so the only data error it raises is the repeated key; a
+    // repeated key in text that is not JSON at all is a syntax error (found by fuzzing).
     let value = StrictValue
         .deserialize(&mut de)
         .map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => Strict::DuplicateKey,
+            serde_json::error::Category::Data
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                Strict::DuplicateKey
+            }
             _ => Strict::Syntax,
         })?;
     de.end().map_err(|_| Strict::Syntax)?;
@@ -216,6 +221,11 @@ mod tests {
         assert!(matches!(
             parse_object(br#"{"k":1,"\u006b":2}"#),
             Err(ApiError::ParamInvalid)
+        ));
+        // A repeated key in text that is not JSON is a syntax error, not a parameter error.
+        assert!(matches!(
+            parse_object(br#"{"a":0,"a""#),
+            Err(ApiError::Client(StatusCode::BAD_REQUEST))
         ));
         // Trailing bytes are still a syntax error, and so is a bare duplicate-looking text.
         assert!(matches!(
