@@ -19,34 +19,29 @@ use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::api::Route;
+use crate::api::{route, Route};
 use crate::state::AppState;
 
 pub use access::{authorize, PageDenied};
 
 /// The routes of what the browser loads (the demo's answer 404 outside demo mode).
 pub fn routes() -> Vec<Route> {
-    let page = |method, path, handler| Route {
-        method,
-        path,
-        handler,
-    };
     let mut all = vec![
-        page(Method::GET, "/h5/liveness", get(session::session_page)),
-        page(Method::GET, "/h5/liveness/ws", get(crate::live::upgrade)),
-        page(
+        route(Method::GET, "/h5/liveness", get(session::session_page)),
+        route(Method::GET, "/h5/liveness/ws", get(crate::live::upgrade)),
+        route(
             Method::GET,
             "/h5/liveness/status",
             get(cross_device::status),
         ),
-        page(
+        route(
             Method::POST,
             "/h5/liveness/cross-device",
             post(cross_device::issue),
         ),
-        page(Method::GET, "/h5/models/{name}", get(assets::model)),
-        page(Method::GET, "/h5/{*path}", get(assets::asset)),
-        page(Method::GET, "/", get(notice::index)),
+        route(Method::GET, "/h5/models/{name}", get(assets::model)),
+        route(Method::GET, "/h5/{*path}", get(assets::asset)),
+        route(Method::GET, "/", get(notice::index)),
     ];
     all.extend(demo::routes());
     all

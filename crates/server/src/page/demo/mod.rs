@@ -49,17 +49,12 @@ pub(crate) fn demo_site(state: &AppState) -> Option<Arc<DemoSite>> {
 
 pub fn routes() -> Vec<crate::api::Route> {
     use axum::http::Method;
-    let demo = |method, path, handler| crate::api::Route {
-        method,
-        path,
-        handler,
-    };
     vec![
-        demo(Method::GET, "/demo", get(home)),
-        demo(Method::POST, "/demo/start", axum::routing::post(start)),
-        demo(Method::GET, "/demo/done", get(done)),
-        demo(Method::GET, "/demo/site.css", get(stylesheet)),
-        demo(Method::GET, "/demo/site.js", get(script)),
+        crate::api::route(Method::GET, "/demo", get(home)),
+        crate::api::route(Method::POST, "/demo/start", axum::routing::post(start)),
+        crate::api::route(Method::GET, "/demo/done", get(done)),
+        crate::api::route(Method::GET, "/demo/site.css", get(stylesheet)),
+        crate::api::route(Method::GET, "/demo/site.js", get(script)),
     ]
 }
 
