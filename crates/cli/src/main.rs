@@ -99,7 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&shared, Overrides::default())?;
             init_logging("warn", config.log_format);
             let (store, sealer) = open_backend(&config).await?;
-            let blobs = openliveness_store::BlobStore::new(config.data_dir.join("blobs"), sealer)?;
+            let blobs = openliveness_server::open_blobs(&config, &sealer).await?;
             let now = openliveness_server::state::now_ms();
             let window = config.replay_window_ms();
             let report =

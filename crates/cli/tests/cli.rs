@@ -662,7 +662,7 @@ fn webhook_commands_around_a_real_delivery() {
             ..Default::default()
         };
         store
-            .finish_session("sig-cli", SessionStatus::Passed, result, now)
+            .finish_session("sig-cli", None, SessionStatus::Passed, result, now)
             .await
             .unwrap();
     });

@@ -284,6 +284,31 @@ pub fn master_key(config: &Config) -> Result<(Sealer, Option<String>), AdminErro
     }
 }
 
+/// Checks that `sealer` opens the API secrets stored in the database: a replica (or CLI
+/// command) started with another master key than the one that sealed them would answer
+/// every signed call with an error. Looks at the first key in use of the first accounts
+/// that have one; a database without keys has nothing to check.
+pub async fn check_master_key(store: &dyn Store, sealer: &Sealer) -> Result<(), String> {
+    let accounts = store.list_accounts().await.map_err(|e| e.to_string())?;
+    for account in accounts.iter().take(20) {
+        let keys = store
+            .list_keys(account.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(key) = keys.iter().find(|k| k.revoked_at.is_none()) {
+            return sealer
+                .open(&key.secret_sealed, key.access_key.as_bytes())
+                .map(|_| ())
+                .map_err(|_| {
+                    "the master key does not open the API secrets in the database: start \
+                     every replica with the master key they were created with"
+                        .to_owned()
+                });
+        }
+    }
+    Ok(())
+}
+
 /// Writes a file readable by its owner only, atomically (temporary file, sync, rename).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;

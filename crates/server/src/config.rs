@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use openliveness_store::{BlobLocation, S3Location};
 use serde::Deserialize;
 
 /// A secret string whose `Debug` never shows it.
@@ -81,6 +82,23 @@ pub struct Config {
     pub lockout_window_minutes: u32,
     /// How long a locked-out user waits after their last failure, in minutes.
     pub lockout_minutes: u32,
+    /// How long a live connection's hold on its session lasts without renewal, in
+    /// milliseconds; a second connection to the session is refused while it runs.
+    pub live_lease_ms: u64,
+    /// On SIGTERM, how long tries already running may take to finish before the process
+    /// exits, in milliseconds.
+    pub shutdown_grace_ms: u64,
+    /// Where blobs (images, video) are kept: `None` for files under `data_dir/blobs`, or
+    /// `s3://bucket/prefix` for an S3-compatible store shared by every replica.
+    pub blob_store: Option<String>,
+    /// The S3-compatible store's endpoint (`http(s)://host:port`); unset for AWS itself.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    /// Credentials; unset ones come from the standard `AWS_*` environment variables.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+    /// Allows a plain-HTTP endpoint.
+    pub s3_allow_http: bool,
 }
 
 impl Default for Config {
@@ -108,6 +126,14 @@ impl Default for Config {
             try_time_limit_ms: 120_000,
             lockout_window_minutes: 30,
             lockout_minutes: 30,
+            live_lease_ms: 15_000,
+            shutdown_grace_ms: 30_000,
+            blob_store: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
         }
     }
 }
@@ -139,6 +165,14 @@ struct FileConfig {
     try_time_limit_ms: Option<u64>,
     lockout_window_minutes: Option<u32>,
     lockout_minutes: Option<u32>,
+    live_lease_ms: Option<u64>,
+    shutdown_grace_ms: Option<u64>,
+    blob_store: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<Secret>,
+    s3_allow_http: Option<bool>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -163,6 +197,14 @@ const FILE_KEYS: &[&str] = &[
     "try_time_limit_ms",
     "lockout_window_minutes",
     "lockout_minutes",
+    "live_lease_ms",
+    "shutdown_grace_ms",
+    "blob_store",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "s3_allow_http",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +325,14 @@ impl Config {
             try_time_limit_ms,
             lockout_window_minutes,
             lockout_minutes,
+            live_lease_ms,
+            shutdown_grace_ms,
+            blob_store,
+            s3_endpoint,
+            s3_region,
+            s3_access_key_id,
+            s3_secret_access_key,
+            s3_allow_http,
         } = f;
         self.bind = bind.unwrap_or(self.bind);
         self.data_dir = data_dir.unwrap_or(self.data_dir.clone());
@@ -307,6 +357,42 @@ impl Config {
         self.try_time_limit_ms = try_time_limit_ms.unwrap_or(self.try_time_limit_ms);
         self.lockout_window_minutes = lockout_window_minutes.unwrap_or(self.lockout_window_minutes);
         self.lockout_minutes = lockout_minutes.unwrap_or(self.lockout_minutes);
+        self.live_lease_ms = live_lease_ms.unwrap_or(self.live_lease_ms);
+        self.shutdown_grace_ms = shutdown_grace_ms.unwrap_or(self.shutdown_grace_ms);
+        self.blob_store = blob_store.or(self.blob_store.take());
+        self.s3_endpoint = s3_endpoint.or(self.s3_endpoint.take());
+        self.s3_region = s3_region.or(self.s3_region.take());
+        self.s3_access_key_id = s3_access_key_id.or(self.s3_access_key_id.take());
+        self.s3_secret_access_key = s3_secret_access_key.or(self.s3_secret_access_key.take());
+        self.s3_allow_http = s3_allow_http.unwrap_or(self.s3_allow_http);
+    }
+
+    /// Where blobs are kept, from `blob_store` and the `s3_*` settings.
+    pub fn blob_location(&self) -> Result<BlobLocation, String> {
+        let Some(url) = &self.blob_store else {
+            return Ok(BlobLocation::Files(self.data_dir.join("blobs")));
+        };
+        let mut s3 = S3Location::parse(url).map_err(|e| format!("blob_store: {e}"))?;
+        if let Some(e) = &self.s3_endpoint {
+            let u = url::Url::parse(e)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| format!("s3_endpoint = {e:?}: use http(s)://host:port"))?;
+            if u.scheme() == "http" && !self.s3_allow_http {
+                return Err(format!(
+                    "s3_endpoint = {e:?} is plain HTTP: set s3_allow_http = true to allow it"
+                ));
+            }
+        }
+        s3.endpoint = self.s3_endpoint.clone();
+        s3.region = self.s3_region.clone();
+        s3.access_key_id = self.s3_access_key_id.clone();
+        s3.secret_access_key = self
+            .s3_secret_access_key
+            .as_ref()
+            .map(|s| s.expose().to_owned());
+        s3.allow_http = self.s3_allow_http;
+        Ok(BlobLocation::S3(s3))
     }
 
     /// Sets one of [`Config::ranges`]'s settings from a value already range-checked.
@@ -320,6 +406,8 @@ impl Config {
             "try_time_limit_ms" => self.try_time_limit_ms = n,
             "lockout_window_minutes" => self.lockout_window_minutes = small,
             "lockout_minutes" => self.lockout_minutes = small,
+            "live_lease_ms" => self.live_lease_ms = n,
+            "shutdown_grace_ms" => self.shutdown_grace_ms = n,
             _ => {}
         }
     }
@@ -331,7 +419,7 @@ impl Config {
     }
 
     /// The connection and lockout settings with their accepted ranges, named as in the file.
-    fn ranges(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 7] {
+    fn ranges(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 9] {
         [
             (
                 "max_connections",
@@ -364,11 +452,23 @@ impl Config {
                 u64::from(self.lockout_minutes),
                 1..=10_080,
             ),
+            ("live_lease_ms", self.live_lease_ms, 1_000..=300_000),
+            ("shutdown_grace_ms", self.shutdown_grace_ms, 0..=600_000),
         ]
     }
 
     /// Range checks for values a file can give out of range.
     fn check(&self) -> Result<(), String> {
+        self.blob_location()?;
+        if !(1000..=30_000).contains(&self.step_window_ms) {
+            return Err(format!(
+                "step_window_ms = {}: use 1000…30000",
+                self.step_window_ms
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err("max_in_flight = 0: use a positive number".to_owned());
+        }
         crate::webhooks::WebhookSettings::check_schedule(&self.webhook_retry_schedule_ms)
             .map_err(|e| format!("webhook_retry_schedule_ms: {e}"))?;
         if !(1000..=60_000).contains(&self.webhook_timeout_ms) {
@@ -434,6 +534,31 @@ impl Config {
         }
         if let Some(v) = get("OPENLIVENESS_MASTER_KEY") {
             self.master_key = Some(Secret::new(v));
+        }
+        for (var, slot) in [
+            ("OPENLIVENESS_BLOB_STORE", &mut self.blob_store),
+            ("OPENLIVENESS_S3_ENDPOINT", &mut self.s3_endpoint),
+            ("OPENLIVENESS_S3_REGION", &mut self.s3_region),
+            ("OPENLIVENESS_S3_ACCESS_KEY_ID", &mut self.s3_access_key_id),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("OPENLIVENESS_S3_SECRET_ACCESS_KEY") {
+            self.s3_secret_access_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("OPENLIVENESS_S3_ALLOW_HTTP") {
+            self.s3_allow_http = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(bad(
+                        "OPENLIVENESS_S3_ALLOW_HTTP",
+                        format!("{v:?}: use true or false"),
+                    ))
+                }
+            };
         }
         if let Some(v) = get("OPENLIVENESS_MAX_IN_FLIGHT") {
             self.max_in_flight = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
@@ -569,6 +694,54 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("OPENLIVENESS_WEBHOOK_TIMEOUT_MS"));
+    }
+
+    #[test]
+    fn file_values_out_of_range_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        for (text, named) in [
+            ("step_window_ms = 10", "step_window_ms"),
+            ("max_in_flight = 0", "max_in_flight"),
+            ("live_lease_ms = 5", "live_lease_ms"),
+            ("blob_store = \"s3://NO\"", "blob_store"),
+            ("blob_store = \"/var/blobs\"", "blob_store"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Config::load(Some(&file), &[], Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(named), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn blob_store_settings() {
+        let files = Config::default().blob_location().unwrap();
+        assert_eq!(files, BlobLocation::Files(PathBuf::from("./data/blobs")));
+        let (cfg, _) = Config::load(
+            None,
+            &env(&[
+                ("OPENLIVENESS_BLOB_STORE", "s3://images/prod"),
+                ("OPENLIVENESS_S3_ENDPOINT", "http://127.0.0.1:9000"),
+                ("OPENLIVENESS_S3_ALLOW_HTTP", "true"),
+                ("OPENLIVENESS_S3_SECRET_ACCESS_KEY", "hunter2"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        let BlobLocation::S3(s3) = cfg.blob_location().unwrap() else {
+            panic!("an S3 location");
+        };
+        assert_eq!((s3.bucket.as_str(), s3.prefix.as_str()), ("images", "prod"));
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.allow_http);
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        // A plain-HTTP endpoint must be allowed in so many words.
+        let plain = Config {
+            s3_allow_http: false,
+            ..cfg
+        };
+        let err = plain.blob_location().unwrap_err();
+        assert!(err.contains("s3_allow_http"), "{err}");
     }
 
     #[test]

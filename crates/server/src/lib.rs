@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod page;
 pub mod serve;
 pub mod state;
+pub mod telemetry;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -49,12 +50,35 @@ pub async fn open_backend(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Se
     Ok((store, sealer))
 }
 
+/// Opens the blob store the configuration names and checks that it answers and was sealed
+/// with this master key (a replica started with another key is refused here).
+pub async fn open_blobs(config: &Config, sealer: &Sealer) -> anyhow::Result<BlobStore> {
+    let location = config
+        .blob_location()
+        .map_err(|e| anyhow::anyhow!("blob store settings: {e}"))?;
+    let blobs = BlobStore::open(&location, sealer.clone())
+        .with_context(|| format!("cannot open the blob store ({location:?})"))?;
+    tokio::time::timeout(std::time::Duration::from_secs(30), blobs.check())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the blob store {} did not answer within 30 s",
+                blobs.describe()
+            )
+        })?
+        .with_context(|| format!("the blob store {} cannot be used", blobs.describe()))?;
+    tracing::info!(blobs = %blobs.describe(), "blob store ready");
+    Ok(blobs)
+}
+
 pub struct Application {
     listener: TcpListener,
     serve_limits: serve::ServeLimits,
     state: AppState,
     demo: Option<KeyCredentials>,
     webhooks: WebhookSettings,
+    /// How long running tries may take to finish after shutdown is asked for.
+    shutdown_grace: std::time::Duration,
 }
 
 /// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
@@ -82,8 +106,10 @@ impl Application {
         engine: Arc<openliveness_vision::Engine>,
     ) -> anyhow::Result<Self> {
         let (store, sealer) = open_backend(&config).await?;
-        let blobs = BlobStore::new(config.data_dir.join("blobs"), sealer.clone())
-            .context("cannot create the blob directory")?;
+        admin::check_master_key(store.as_ref(), &sealer)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let blobs = open_blobs(&config, &sealer).await?;
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisLimiter::connect(url)
@@ -114,9 +140,13 @@ impl Application {
             limiter,
             public_url: public_url.into(),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            max_in_flight: config.max_in_flight,
+            live: live::LiveChannels::default(),
+            metrics: telemetry::install(),
             body_read_timeout: std::time::Duration::from_millis(config.body_read_timeout_ms),
             lockout: lockout::Lockout::from_config(&config),
             try_time_limit_ms: i64::try_from(config.try_time_limit_ms).unwrap_or(i64::MAX),
+            live_lease_ms: i64::try_from(config.live_lease_ms).unwrap_or(i64::MAX),
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
             replay_window_ms: config.replay_window_ms(),
@@ -132,6 +162,7 @@ impl Application {
         Ok(Self {
             listener,
             serve_limits,
+            shutdown_grace: std::time::Duration::from_millis(config.shutdown_grace_ms),
             state,
             demo,
             webhooks: WebhookSettings {
@@ -178,12 +209,15 @@ impl Application {
         self.demo.as_ref()
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and the tries
+    /// running (see [`Application::run_until`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight. The
+    /// Serves until `shutdown` completes. Then it stops accepting connections, finishes
+    /// the requests in flight, refuses new live channels, closes the ones where no try runs
+    /// and lets running tries reach their verdict, for at most `shutdown_grace_ms`. The
     /// background workers (maintenance, webhook deliveries) stop with it, also when this
     /// future is dropped.
     pub async fn run_until(
@@ -199,8 +233,19 @@ impl Application {
                 Arc::new(self.webhooks),
             )),
         ]);
+        let live = self.state.live.clone();
+        let grace = self.shutdown_grace;
         let app = api::router(self.state);
-        serve::serve(self.listener, app, self.serve_limits, shutdown).await
+        let draining = {
+            let live = live.clone();
+            async move {
+                shutdown.await;
+                live.drain();
+            }
+        };
+        serve::serve(self.listener, app, self.serve_limits, draining).await?;
+        live.wait(grace).await;
+        Ok(())
     }
 }
 

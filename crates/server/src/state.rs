@@ -18,12 +18,21 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Permits for API requests in flight; none left → `RETRY_LATER`.
     pub in_flight: Arc<Semaphore>,
+    /// How many permits `in_flight` started with (configuration `max_in_flight`).
+    pub max_in_flight: usize,
+    /// The live channels open in this process (a shutdown drains them).
+    pub live: crate::live::LiveChannels,
+    /// Renders `/metrics`; `None` when the process has another metrics recorder.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Time a client has to send a request body (configuration `body_read_timeout_ms`).
     pub body_read_timeout: std::time::Duration,
     /// Lockout after repeated failed tries (configuration `lockout_*`).
     pub lockout: crate::lockout::Lockout,
     /// Milliseconds one try may last (configuration `try_time_limit_ms`).
     pub try_time_limit_ms: i64,
+    /// Milliseconds a live connection's hold on its session lasts unrenewed (configuration
+    /// `live_lease_ms`).
+    pub live_lease_ms: i64,
     /// Milliseconds the user has for each challenge step.
     pub step_window_ms: i64,
     /// Milliseconds frame fingerprints are kept and looked up for cross-session replay

@@ -80,6 +80,107 @@ async fn health(app: &TestApp) {
 }
 both_backends!(health_case, health);
 
+/// `/readyz` is 200 with every check passed; it turns 503, naming the check, when the blob
+/// store no longer opens with this master key. A server started with another master key
+/// than the one that sealed the stored API secrets does not start at all.
+async fn readiness(app: &TestApp) {
+    let r = app.send(reqwest::Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (r.status, &r.body["status"]),
+        (200, &json!("ready")),
+        "{}",
+        r.body
+    );
+    for check in ["database", "blobStore", "masterKey", "models"] {
+        assert_eq!(r.body["checks"][check]["ok"], true, "{check}: {}", r.body);
+    }
+    let creds = app.create_account(account("acme")).await;
+    assert!(!creds.access_key.is_empty());
+
+    // Another master key on the same database: refused at start-up, saying why.
+    let mut config = openliveness_server::config::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: app.data_dir.path().to_path_buf(),
+        master_key: Some(openliveness_server::config::Secret::new(
+            openliveness_store::Sealer::generate_hex(),
+        )),
+        ..Default::default()
+    };
+    config.database_url = app.database_url().map(str::to_owned);
+    let refused = openliveness_server::Application::build_with_engine(config, engine())
+        .await
+        .err()
+        .expect("a server with another master key does not start");
+    assert!(refused.to_string().contains("master key"), "{refused:#}");
+
+    // The blob store's marker replaced (as if another key had sealed the store): not ready.
+    std::fs::write(
+        app.data_dir.path().join("blobs/key-check"),
+        b"sealed by someone else",
+    )
+    .unwrap();
+    let r = app.send(reqwest::Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["status"], "not ready");
+    assert_eq!(r.body["checks"]["blobStore"]["ok"], false);
+    assert!(
+        r.body["checks"]["blobStore"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("master key"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["checks"]["database"]["ok"], true);
+}
+both_backends!(readiness_case, readiness);
+
+/// `/metrics` is Prometheus text that counts requests by route pattern (never by raw path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route() {
+    let app = spawn(Backend::Sqlite).await;
+    app.send(reqwest::Method::GET, "/healthz", None, None).await;
+    app.send(reqwest::Method::GET, "/no/such/path/12345", None, None)
+        .await;
+    let resp = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = resp.text().await.unwrap();
+    let counted = |labels: &[&str]| {
+        text.lines().any(|l| {
+            l.starts_with("openliveness_http_requests_total{")
+                && labels.iter().all(|label| l.contains(label))
+        })
+    };
+    assert!(
+        counted(&[r#"route="/healthz""#, r#"method="GET""#, r#"status="200""#]),
+        "{text}"
+    );
+    assert!(
+        counted(&[r#"route="unmatched""#, r#"status="404""#]),
+        "{text}"
+    );
+    for needle in [
+        "# TYPE openliveness_http_requests_total counter",
+        "# TYPE openliveness_http_request_duration_seconds histogram",
+        "openliveness_webhook_backlog",
+        "openliveness_blob_deletions_pending",
+        "openliveness_api_in_flight",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(!text.contains("12345"), "raw paths never become labels");
+    app.cleanup().await;
+}
+
 #[tokio::test]
 async fn postgres_tests_really_use_postgres() {
     let app = spawn(Backend::Postgres).await;

@@ -377,6 +377,7 @@ async fn finish(app: &TestApp, sid: &str, passed: bool) {
     app.store
         .finish_session(
             sid,
+            None,
             if passed {
                 SessionStatus::Passed
             } else {

@@ -35,6 +35,7 @@ async fn finish(app: &TestApp, sid: &str, code: &str, score: Option<i64>) -> Vec
     app.store
         .finish_session(
             sid,
+            None,
             status,
             SessionResult {
                 result_code: code.into(),

@@ -77,6 +77,7 @@ async fn token_and_result(app: &TestApp) {
     app.store
         .finish_session(
             session.signature_id(),
+            None,
             SessionStatus::Passed,
             SessionResult {
                 result_code: "SUCCESS".into(),

@@ -260,7 +260,7 @@ async fn finish(store: &dyn Store, id: &str, account_id: i64) -> i64 {
         ..Default::default()
     };
     store
-        .finish_session(id, SessionStatus::Passed, result, now)
+        .finish_session(id, None, SessionStatus::Passed, result, now)
         .await
         .unwrap();
     now

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use blob::{BlobError, BlobStore};
+pub use blob::{BlobError, BlobLocation, BlobStore, S3Location};
 pub use model::*;
 pub use seal::{SealError, Sealer};
 
@@ -47,6 +47,10 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The session's live lease was taken over by another connection (see
+    /// [`Store::acquire_live_lease`]); nothing was written.
+    #[error("the session's live lease is held by another connection")]
+    LeaseLost,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -111,23 +115,45 @@ pub trait Store: Send + Sync + 'static {
     async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>>;
     async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()>;
     /// Records the liveness state machine with the status it implies and the tries used.
+    /// With a `fence` (from [`Store::acquire_live_lease`]) it writes only while that lease is
+    /// the session's current one, else `Err(LeaseLost)`.
     async fn save_live_state(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
     ) -> Result<()>;
     /// Records the verdict and moves the session to `status` (passed or failed). When the
     /// account has a callback URL, a webhook job announcing the verdict is queued in the
-    /// same transaction, so an acknowledged verdict never loses its notice.
+    /// same transaction, so an acknowledged verdict never loses its notice. With a `fence`,
+    /// only while that lease is current, else `Err(LeaseLost)` and nothing is written.
     async fn finish_session(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         result: SessionResult,
         now_ms: i64,
     ) -> Result<()>;
+    /// Takes the session's live lease until `until_ms` when no lease runs (none was taken,
+    /// it was released, or it ran out before `now_ms`), and returns its fencing token: one
+    /// more than the last holder's. `Ok(None)` while another connection's lease runs;
+    /// `Err(NotFound)` when there is no such session.
+    async fn acquire_live_lease(
+        &self,
+        signature_id: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>>;
+    /// Extends the lease `fence` until `until_ms`. `Ok(false)`, changing nothing, when it
+    /// is no longer the session's current lease.
+    async fn renew_live_lease(&self, signature_id: &str, fence: i64, until_ms: i64)
+        -> Result<bool>;
+    /// Ends the lease `fence` at once, if it is still current, so the next connection need
+    /// not wait for it to run out.
+    async fn release_live_lease(&self, signature_id: &str, fence: i64) -> Result<()>;
     /// Records (or replaces, while unclaimed) the hashed capability of the session's
     /// cross-device link. `Ok(false)`, changing nothing, when the session does not exist,
     /// is finished (passed, expired, or failed with no try left), was cleared, or its link

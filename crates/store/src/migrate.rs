@@ -40,6 +40,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "try_failures",
         sql: include_str!("../migrations/sqlite/0006_try_failures.sql"),
     },
+    Migration {
+        version: 7,
+        name: "live_lease",
+        sql: include_str!("../migrations/sqlite/0007_live_lease.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -72,6 +77,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "try_failures",
         sql: include_str!("../migrations/postgres/0006_try_failures.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "live_lease",
+        sql: include_str!("../migrations/postgres/0007_live_lease.sql"),
     },
 ];
 

@@ -32,6 +32,20 @@ const KEY_COLS: &str =
      k.revoked_at, k.created_at AS key_created_at";
 
 impl PgStore {
+    /// Why a fenced write touched no row: the session is gone (or cleared), or its live
+    /// lease now belongs to another connection.
+    async fn not_written(&self, signature_id: &str, fence: Option<i64>) -> Result<StoreError> {
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT live_fence FROM sessions WHERE signature_id = $1")
+                .bind(signature_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match (current, fence) {
+            (Some(now), Some(mine)) if now != mine => StoreError::LeaseLost,
+            _ => StoreError::NotFound("session"),
+        })
+    }
+
     /// Connects and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_in_schema(url, None).await
@@ -582,22 +596,24 @@ impl Store for PgStore {
     async fn save_live_state(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
     ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE sessions SET status = $2, tries_used = $3, live_state = $4
-             WHERE signature_id = $1",
+             WHERE signature_id = $1 AND ($5::BIGINT IS NULL OR live_fence = $5)",
         )
         .bind(signature_id)
         .bind(status.as_str())
         .bind(i64::from(tries_used))
         .bind(live_state)
+        .bind(fence)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("session"));
+            return Err(self.not_written(signature_id, fence).await?);
         }
         Ok(())
     }
@@ -605,6 +621,7 @@ impl Store for PgStore {
     async fn finish_session(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         r: SessionResult,
         now_ms: i64,
@@ -615,7 +632,8 @@ impl Store for PgStore {
                 attack_type = $6, signals = $7, image_far_blob = $8, image_near_blob = $9,
                 video_blob = $10, audit_blob = $11, far_image_time = $12, near_image_time = $13,
                 multi_device = $14, use_slave_url = $15
-             WHERE signature_id = $1 AND cleared_at IS NULL",
+             WHERE signature_id = $1 AND cleared_at IS NULL
+                AND ($16::BIGINT IS NULL OR live_fence = $16)",
         )
         .bind(signature_id)
         .bind(status.as_str())
@@ -632,10 +650,12 @@ impl Store for PgStore {
         .bind(r.near_image_time)
         .bind(r.multi_device)
         .bind(r.use_slave_url)
+        .bind(fence)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("session"));
+            drop(tx);
+            return Err(self.not_written(signature_id, fence).await?);
         }
         sqlx::query(
             "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
@@ -1050,6 +1070,65 @@ impl Store for PgStore {
 
     async fn purge_prints(&self, before_ms: i64) -> Result<u64> {
         prints::purge(&self.pool, before_ms).await
+    }
+
+    async fn acquire_live_lease(
+        &self,
+        signature_id: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>> {
+        let fence: Option<i64> = sqlx::query_scalar(
+            "UPDATE sessions SET live_fence = live_fence + 1, live_lease_until = $3
+             WHERE signature_id = $1 AND (live_lease_until IS NULL OR live_lease_until <= $2)
+             RETURNING live_fence",
+        )
+        .bind(signature_id)
+        .bind(now_ms)
+        .bind(until_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        if fence.is_none() {
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM sessions WHERE signature_id = $1")
+                    .bind(signature_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound("session"));
+            }
+        }
+        Ok(fence)
+    }
+
+    async fn renew_live_lease(
+        &self,
+        signature_id: &str,
+        fence: i64,
+        until_ms: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET live_lease_until = $3
+             WHERE signature_id = $1 AND live_fence = $2 AND live_lease_until IS NOT NULL",
+        )
+        .bind(signature_id)
+        .bind(fence)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_live_lease(&self, signature_id: &str, fence: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET live_lease_until = NULL
+             WHERE signature_id = $1 AND live_fence = $2",
+        )
+        .bind(signature_id)
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn record_try_failure(&self, account_id: i64, subject: &str, at_ms: i64) -> Result<()> {

@@ -246,7 +246,7 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
         multi_device: true,
         use_slave_url: false,
     };
-    s.finish_session(&sid, SessionStatus::Passed, result.clone(), NOW + 5)
+    s.finish_session(&sid, None, SessionStatus::Passed, result.clone(), NOW + 5)
         .await
         .unwrap();
     let done = s.session(&sid).await.unwrap().unwrap();
@@ -276,7 +276,7 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
     assert!(cleared.blob_keys().is_empty());
     assert!(
         matches!(
-            s.finish_session(&sid, SessionStatus::Passed, result, NOW)
+            s.finish_session(&sid, None, SessionStatus::Passed, result, NOW)
                 .await,
             Err(StoreError::NotFound(_))
         ),
@@ -380,7 +380,7 @@ async fn secondary_link(s: Arc<dyn Store>) {
         use_slave_url: true,
         ..Default::default()
     };
-    s.finish_session("x1", SessionStatus::Passed, result.clone(), NOW + 40)
+    s.finish_session("x1", None, SessionStatus::Passed, result.clone(), NOW + 40)
         .await
         .unwrap();
     let done = s.session("x1").await.unwrap().unwrap();
@@ -393,16 +393,22 @@ async fn secondary_link(s: Arc<dyn Store>) {
     assert!(s.issue_secondary("x2", "h4", NOW).await.unwrap());
     let try_count = s.session("x2").await.unwrap().unwrap().new.try_count;
     assert!(try_count >= 2, "the fixture session allows a retry");
-    s.save_live_state("x2", SessionStatus::Failed, 1, "{}")
+    s.save_live_state("x2", None, SessionStatus::Failed, 1, "{}")
         .await
         .unwrap();
     assert!(s.issue_secondary("x2", "h5", NOW + 1).await.unwrap());
-    s.save_live_state("x2", SessionStatus::Failed, try_count, "{}")
+    s.save_live_state("x2", None, SessionStatus::Failed, try_count, "{}")
         .await
         .unwrap();
-    s.finish_session("x2", SessionStatus::Failed, SessionResult::default(), NOW)
-        .await
-        .unwrap();
+    s.finish_session(
+        "x2",
+        None,
+        SessionStatus::Failed,
+        SessionResult::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
     assert!(!s.claim_secondary("x2", "h5", NOW + 2).await.unwrap());
     assert!(!s.issue_secondary("x2", "h6", NOW + 2).await.unwrap());
 
@@ -437,7 +443,7 @@ async fn finished(s: &Arc<dyn Store>, id: &str, account_id: i64, at: i64) {
         attack_type: Some(2),
         ..Default::default()
     };
-    s.finish_session(id, SessionStatus::Passed, result, at)
+    s.finish_session(id, None, SessionStatus::Passed, result, at)
         .await
         .unwrap();
 }
@@ -882,6 +888,100 @@ async fn try_failures(s: Arc<dyn Store>) {
     );
 }
 
+/// The live lease: one holder at a time, racing claimers get exactly one lease, an expired
+/// or released lease passes on with the next fence, and only the current fence writes.
+async fn live_lease(s: Arc<dyn Store>) {
+    let a = s.create_account(account("lease"), NOW).await.unwrap();
+    s.create_session(session("l1", a.id), None).await.unwrap();
+    assert!(matches!(
+        s.acquire_live_lease("nope", NOW, NOW + 10).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Sixteen connections race for the lease: one wins.
+    let racers = (0..16).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.acquire_live_lease("l1", NOW, NOW + 1_000).await })
+    });
+    let mut won = Vec::new();
+    for r in racers {
+        if let Some(f) = r.await.unwrap().unwrap() {
+            won.push(f);
+        }
+    }
+    assert_eq!(won, vec![1], "exactly one of 16 racers holds the lease");
+
+    // The holder writes and renews; nobody else gets in while it runs.
+    s.save_live_state("l1", Some(1), SessionStatus::Capturing, 1, "{}")
+        .await
+        .unwrap();
+    assert!(s.renew_live_lease("l1", 1, NOW + 2_000).await.unwrap());
+    assert_eq!(
+        s.acquire_live_lease("l1", NOW + 1_500, NOW + 3_000)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Once it has run out, the next connection takes over with the next fence, and the
+    // old holder can neither renew, nor write its state, nor record a verdict.
+    let f2 = s
+        .acquire_live_lease("l1", NOW + 2_000, NOW + 5_000)
+        .await
+        .unwrap();
+    assert_eq!(f2, Some(2));
+    assert!(!s.renew_live_lease("l1", 1, NOW + 9_000).await.unwrap());
+    assert!(matches!(
+        s.save_live_state("l1", Some(1), SessionStatus::Failed, 1, "{\"stale\":1}")
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert!(matches!(
+        s.finish_session(
+            "l1",
+            Some(1),
+            SessionStatus::Passed,
+            SessionResult::default(),
+            NOW
+        )
+        .await,
+        Err(StoreError::LeaseLost)
+    ));
+    let now = s.session("l1").await.unwrap().unwrap();
+    assert_eq!(
+        now.status,
+        SessionStatus::Capturing,
+        "the stale holder wrote nothing"
+    );
+    assert_eq!(now.live_state.as_deref(), Some("{}"));
+    s.finish_session(
+        "l1",
+        Some(2),
+        SessionStatus::Failed,
+        SessionResult::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
+
+    // A released lease is free at once; releasing a stale fence frees nothing.
+    s.release_live_lease("l1", 1).await.unwrap();
+    assert_eq!(
+        s.acquire_live_lease("l1", NOW + 2_500, NOW + 6_000)
+            .await
+            .unwrap(),
+        None
+    );
+    s.release_live_lease("l1", 2).await.unwrap();
+    assert!(!s.renew_live_lease("l1", 2, NOW + 9_000).await.unwrap());
+    assert_eq!(
+        s.acquire_live_lease("l1", NOW + 2_500, NOW + 6_000)
+            .await
+            .unwrap(),
+        Some(3)
+    );
+}
+
 macro_rules! suite {
     ($($case:ident),*) => {
         mod sqlite {
@@ -925,7 +1025,8 @@ suite!(
     webhook_queue,
     frame_prints,
     frame_prints_in_bulk,
-    try_failures
+    try_failures,
+    live_lease
 );
 
 /// The database file and its WAL and shared-memory files, the blob directories and blobs

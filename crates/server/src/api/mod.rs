@@ -85,6 +85,8 @@ pub fn routes() -> Vec<Route> {
             post(trustdecision::result),
         ),
         route(Method::GET, "/healthz", get(healthz)),
+        route(Method::GET, "/readyz", get(readyz)),
+        route(Method::GET, "/metrics", get(crate::telemetry::serve)),
         route(Method::GET, "/openapi.json", get(crate::openapi::serve)),
     ];
     all.extend(crate::page::routes());
@@ -183,6 +185,65 @@ async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
     })))
 }
 
+/// `GET /readyz`: 200 only when this replica can serve every request — the database answers,
+/// the blob store answers and opens its key-check marker, and the master key opens the
+/// stored API secrets. A replica started with another master key is never ready. The models
+/// are loaded before the listener binds, so a replica that answers has them.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    let mut check = |name: &str, r: Result<(), String>| {
+        ready &= r.is_ok();
+        checks.insert(
+            name.to_owned(),
+            match r {
+                Ok(()) => serde_json::json!({"ok": true}),
+                Err(e) => serde_json::json!({"ok": false, "error": e}),
+            },
+        );
+    };
+    let within = std::time::Duration::from_secs(5);
+    let timed = |what: &str| format!("no answer within 5 s from the {what}");
+    check(
+        "database",
+        match tokio::time::timeout(within, state.store.ping()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(timed("database")),
+        },
+    );
+    check(
+        "blobStore",
+        match tokio::time::timeout(within, state.blobs.check()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(timed("blob store")),
+        },
+    );
+    check(
+        "masterKey",
+        match tokio::time::timeout(
+            within,
+            crate::admin::check_master_key(state.store.as_ref(), &state.sealer),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(timed("database")),
+        },
+    );
+    check("models", Ok(()));
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": checks,
+        "blobStore": state.blobs.describe(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let mut resp = crate::envelope::json_response(&body);
+    if !ready {
+        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    resp
+}
+
 /// Paths of the two API facades: these get `no-store` and the in-flight limit.
 fn is_api_path(path: &str) -> bool {
     path.starts_with("/openapi/")
@@ -207,6 +268,11 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // The route's pattern, never the raw path: metric labels stay a bounded set.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let api = is_api_path(&path);
     let mut resp = with_transaction_id(id.clone(), async {
         if let Err(refusal) = check_head(&req) {
@@ -249,6 +315,12 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     if api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    crate::telemetry::request(
+        &route,
+        method.as_str(),
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     // The query string is never logged: session URLs carry a capability in it.
     tracing::info!(
         transaction_id = %id,

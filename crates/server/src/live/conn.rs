@@ -98,6 +98,14 @@ pub struct Conn {
     pub secondary_device: bool,
     /// The browser's device cookie, for the lockout of sessions without a user id.
     pub device: Option<String>,
+    /// The fencing token of this connection's live lease on the session
+    /// (`Store::acquire_live_lease`); every write of the state machine and the verdict
+    /// carries it. `None` only where no lease is used (tests driving a `Conn` directly).
+    pub fence: Option<i64>,
+    /// Set when a write found the lease taken over by another connection: this one must
+    /// stop without writing anything more.
+    lease_lost: bool,
+    lease_released: bool,
     pub live: LiveSession,
     pub data: TryData,
     analyzer: Option<Analyzer>,
@@ -128,6 +136,9 @@ impl Conn {
             account,
             secondary_device: false,
             device: None,
+            fence: None,
+            lease_lost: false,
+            lease_released: false,
             live,
             data: TryData::default(),
             analyzer: Some(Analyzer::default()),
@@ -297,7 +308,19 @@ impl Conn {
         }
         let recorded = record::store_result(self, &challenge, &verdict, data).await;
         if let Err(e) = &recorded {
+            if e.lease_lost() {
+                // Another connection took the session over: its try is the one that counts.
+                self.lease_lost = true;
+                return Vec::new();
+            }
             tracing::error!(error = %e, "cannot record the verdict");
+        } else {
+            let outcome = match (verdict.passed, verdict.quality.is_some()) {
+                (true, _) => "passed",
+                (false, true) => "quality",
+                (false, false) => "rejected",
+            };
+            crate::telemetry::verdict(outcome, verdict.attack_type.map(|a| i64::from(a.code())));
         }
         if !verdict.passed {
             // Only what the verdict rejected counts towards the lockout, never a storage error.
@@ -366,7 +389,7 @@ impl Conn {
         }
     }
 
-    async fn persist(&self) {
+    async fn persist(&mut self) {
         let status = match self.live.state() {
             SessionState::Created => SessionStatus::Created,
             SessionState::Opened => SessionStatus::Opened,
@@ -390,12 +413,16 @@ impl Conn {
             .store
             .save_live_state(
                 self.session.signature_id(),
+                self.fence,
                 status,
                 self.live.try_no(),
                 &json,
             )
             .await
         {
+            if matches!(e, openliveness_store::StoreError::LeaseLost) {
+                self.lease_lost = true;
+            }
             tracing::error!(error = %e, "cannot persist the session state");
         }
     }
@@ -442,6 +469,78 @@ impl Conn {
             }
             Err(e) => self.fail(e).await,
         }
+    }
+
+    /// Whether another connection has taken this session over (a fenced write was
+    /// refused); the socket loop then ends the connection with [`Conn::taken_over`].
+    pub fn lease_lost(&self) -> bool {
+        self.lease_lost
+    }
+
+    /// Extends this connection's live lease. `false` once another connection holds the
+    /// session; a store that cannot answer now is logged and tried again at the next renewal
+    /// (the fence still keeps a late write out).
+    pub async fn renew_lease(&mut self) -> bool {
+        let Some(fence) = self.fence else {
+            return true;
+        };
+        let until = now_ms().saturating_add(self.state.live_lease_ms);
+        match self
+            .state
+            .store
+            .renew_live_lease(self.session.signature_id(), fence, until)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                self.lease_lost = true;
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot renew the live lease");
+                true
+            }
+        }
+    }
+
+    /// Ends this connection's live lease (once), so the page's next connection need not wait
+    /// for it to run out. Called before the closing frame is sent, so a client that
+    /// reconnects the moment it sees the close finds the session free.
+    pub async fn release_lease(&mut self) {
+        let Some(fence) = self.fence else { return };
+        if std::mem::replace(&mut self.lease_released, true) {
+            return;
+        }
+        if let Err(e) = self
+            .state
+            .store
+            .release_live_lease(self.session.signature_id(), fence)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release the live lease; it runs out by itself");
+        }
+    }
+
+    /// The answer to a page whose session another connection has taken over: say so and
+    /// close, writing nothing.
+    pub fn taken_over() -> Reply {
+        Self::closing(ProtocolError::TakenOver)
+    }
+
+    /// Tells the page why the channel closes (no try is failed by it), and closes.
+    pub fn closing(why: ProtocolError) -> Reply {
+        Reply {
+            messages: vec![ServerMsg::Error {
+                code: why.code(),
+                message: why.to_string(),
+            }],
+            close: true,
+        }
+    }
+
+    /// Whether a try is under way: positioning, the challenge, or its verdict.
+    pub fn try_running(&self) -> bool {
+        self.live.state().try_running()
     }
 
     /// The lockout's name for whoever makes this session's tries.
@@ -548,12 +647,16 @@ impl Conn {
             .store
             .finish_session(
                 self.session.signature_id(),
+                self.fence,
                 openliveness_store::SessionStatus::Failed,
                 result,
                 now,
             )
             .await
         {
+            if matches!(e, openliveness_store::StoreError::LeaseLost) {
+                self.lease_lost = true;
+            }
             tracing::error!(error = %e, "cannot record the lockout in the session");
         }
         Some(locked_out_reply(until, now))
@@ -698,6 +801,7 @@ impl Conn {
         .map_err(|_| ProtocolError::BadImage)?;
         self.analyzer = Some(analyzer);
         self.data.measure_ms += took.as_secs_f64() * 1e3;
+        crate::telemetry::frame_measured(took.as_secs_f64());
         let analysed = analysed.map_err(|_| ProtocolError::BadImage)?;
         let n = self.data.frames.len();
         if n % SAMPLE_EVERY == 0 && self.data.samples.len() < MAX_SAMPLES && analysed.face.is_some()
@@ -747,6 +851,7 @@ impl Conn {
         .await
         .map_err(|_| ProtocolError::BadImage)?;
         self.data.measure_ms += took.as_secs_f64() * 1e3;
+        crate::telemetry::frame_measured(took.as_secs_f64());
         let (obs, frame, face, print) = analysed.map_err(|_| ProtocolError::BadImage)?;
         self.data.prints.retain(|p| p.frame_no != frame_no);
         self.data.prints.push(print);

@@ -50,6 +50,8 @@ pub enum ProtocolError {
     BadMagic,
     #[error("unknown binary message kind {0}")]
     UnknownKind(u8),
+    #[error("reserved header byte 3 is {0}, not 0")]
+    Reserved(u8),
     #[error("{what} of {size} bytes exceeds the limit of {limit}")]
     TooLarge {
         what: &'static str,
@@ -70,6 +72,17 @@ pub enum ProtocolError {
     OutOfOrder(String),
     #[error("no message for {IDLE_TIMEOUT_MS} ms")]
     Idle,
+    #[error(
+        "this check is already open in another window or on another device; close it, or \
+         try again in {retry_after_s} s"
+    )]
+    Busy { retry_after_s: i64 },
+    #[error("this check was taken over by another window or device")]
+    TakenOver,
+    #[error("the server cannot start the check right now; try again in a moment")]
+    Unavailable,
+    #[error("the server is restarting; try again in a moment")]
+    ShuttingDown,
 }
 
 impl ProtocolError {
@@ -78,6 +91,7 @@ impl ProtocolError {
             ProtocolError::ShortHeader
             | ProtocolError::BadMagic
             | ProtocolError::UnknownKind(_)
+            | ProtocolError::Reserved(_)
             | ProtocolError::BadText(_) => "MALFORMED_MESSAGE",
             ProtocolError::TooLarge { .. } => "MESSAGE_TOO_LARGE",
             ProtocolError::Empty | ProtocolError::BadImage => "BAD_IMAGE",
@@ -85,6 +99,8 @@ impl ProtocolError {
             ProtocolError::RateExceeded => "RATE_EXCEEDED",
             ProtocolError::OutOfOrder(_) => "OUT_OF_ORDER",
             ProtocolError::Idle => "IDLE_TIMEOUT",
+            ProtocolError::Busy { .. } | ProtocolError::TakenOver => "SESSION_BUSY",
+            ProtocolError::Unavailable | ProtocolError::ShuttingDown => "SERVER_UNAVAILABLE",
         }
     }
 }
@@ -93,9 +109,13 @@ pub fn parse_binary(bytes: &[u8]) -> Result<Binary<'_>, ProtocolError> {
     let Some((head, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {
         return Err(ProtocolError::ShortHeader);
     };
-    let [m0, m1, kind, _flags, s0, s1, s2, s3, a0, a1, a2, a3, a4, a5, a6, a7] = *head;
+    let [m0, m1, kind, reserved, s0, s1, s2, s3, a0, a1, a2, a3, a4, a5, a6, a7] = *head;
     if [m0, m1] != MAGIC {
         return Err(ProtocolError::BadMagic);
+    }
+    // Reserved for later versions: a client setting it speaks something we do not.
+    if reserved != 0 {
+        return Err(ProtocolError::Reserved(reserved));
     }
     let kind = match kind {
         1 => Kind::Frame,
@@ -286,6 +306,9 @@ mod tests {
         bad = msg.clone();
         bad[2] = 9;
         assert_eq!(parse_binary(&bad), Err(ProtocolError::UnknownKind(9)));
+        bad = msg.clone();
+        bad[3] = 1;
+        assert_eq!(parse_binary(&bad), Err(ProtocolError::Reserved(1)));
         let big = encode_binary(Kind::Frame, 1, 0, &vec![0u8; MAX_FRAME_BYTES + 1]);
         assert!(matches!(
             parse_binary(&big),

@@ -2,7 +2,7 @@
 //! verdict and its signals in the session row. The newest try's result is the session's.
 
 use openliveness_liveness::{Challenge, Verdict};
-use openliveness_store::{SessionResult, SessionStatus};
+use openliveness_store::{BlobError, SessionResult, SessionStatus, StoreError};
 
 use super::audit;
 use super::conn::{Conn, TryData};
@@ -14,15 +14,57 @@ pub fn result_code(verdict: &Verdict) -> &'static str {
     verdict.quality.map_or("SUCCESS", quality_code)
 }
 
+/// Why a verdict was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot store an image: {0}")]
+    Blob(#[from] BlobError),
+    #[error("cannot record the verdict: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl RecordError {
+    /// Another connection holds the session's live lease now; its try counts, not this one.
+    pub fn lease_lost(&self) -> bool {
+        matches!(self, RecordError::Store(StoreError::LeaseLost))
+    }
+}
+
+/// Stores the try's images and records its verdict (fenced by the connection's live lease).
+/// When the verdict cannot be recorded, the images stored for it are deleted again.
 pub async fn store_result(
     conn: &Conn,
     challenge: &Challenge,
     verdict: &Verdict,
     data: TryData,
-) -> Result<(), String> {
+) -> Result<(), RecordError> {
+    let blobs = &conn.state.blobs;
+    let mut written = Vec::new();
+    let recorded = record(conn, challenge, verdict, data, &mut written).await;
+    if recorded.is_err() {
+        for key in written {
+            if let Err(e) = blobs.delete(&key).await {
+                tracing::warn!(blob = %key, error = %e, "could not delete an unrecorded blob");
+            }
+        }
+    }
+    recorded
+}
+
+async fn record(
+    conn: &Conn,
+    challenge: &Challenge,
+    verdict: &Verdict,
+    data: TryData,
+    written: &mut Vec<String>,
+) -> Result<(), RecordError> {
     let state = &conn.state;
     let blobs = &state.blobs;
-    let put = |bytes: Vec<u8>| async move { blobs.put(bytes).await.map_err(|e| e.to_string()) };
+    let mut put = async |bytes: Vec<u8>| -> Result<String, RecordError> {
+        let key = blobs.put(bytes).await?;
+        written.push(key.clone());
+        Ok(key)
+    };
 
     // The audit image: stills and sampled frames with face box and mesh drawn.
     let mut tiles = Vec::new();
@@ -101,6 +143,7 @@ pub async fn store_result(
         .store
         .finish_session(
             conn.session.signature_id(),
+            conn.fence,
             if verdict.passed {
                 SessionStatus::Passed
             } else {
@@ -124,8 +167,7 @@ pub async fn store_result(
             },
             now_ms(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     // An earlier try's images are superseded; they are not kept.
     for key in previous {
         if let Err(e) = blobs.delete(&key).await {

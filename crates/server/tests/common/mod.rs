@@ -29,6 +29,12 @@ pub struct TestApp {
     pub sealer: Sealer,
     pub data_dir: tempfile::TempDir,
     schema: Option<(openliveness_store::postgres::PgStore, String)>,
+    /// What a second replica needs to share this one's state: the database and master key.
+    database_url: Option<String>,
+    master_key: String,
+    /// Asks the server to shut down (as SIGTERM does); the handle ends when it has.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 pub struct Reply {
@@ -61,6 +67,34 @@ pub fn pg_url() -> String {
     std::env::var("OPENLIVENESS_TEST_DATABASE_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned())
 }
 
+/// Points `config`'s blob store at `prefix` in the test bucket of the S3-compatible server
+/// the test run started (`scripts/s3.sh`, through OPENLIVENESS_TEST_S3_*).
+pub fn use_s3(config: &mut Config, prefix: &str) {
+    let var = |name: &str| {
+        std::env::var(format!("OPENLIVENESS_TEST_S3_{name}")).unwrap_or_else(|_| {
+            panic!(
+                "OPENLIVENESS_TEST_S3_{name} is not set: this test needs an S3-compatible \
+                 server; `eval \"$(bash scripts/s3.sh start DIR)\"` starts one \
+                 (scripts/test.sh does)"
+            )
+        })
+    };
+    config.blob_store = Some(format!("s3://{}/{prefix}", var("BUCKET")));
+    config.s3_endpoint = Some(var("ENDPOINT"));
+    config.s3_region = Some("us-east-1".into());
+    config.s3_access_key_id = Some(var("ACCESS_KEY_ID"));
+    config.s3_secret_access_key = Some(openliveness_server::config::Secret::new(var(
+        "SECRET_ACCESS_KEY",
+    )));
+    config.s3_allow_http = true;
+}
+
+/// The Redis the replicas share (OPENLIVENESS_TEST_REDIS_URL, default the local one).
+pub fn redis_url() -> String {
+    std::env::var("OPENLIVENESS_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {}).await
 }
@@ -88,16 +122,9 @@ pub fn models_dir() -> std::path::PathBuf {
 }
 
 pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.path().to_path_buf(),
-        master_key: Some(openliveness_server::config::Secret::new(
-            Sealer::generate_hex(),
-        )),
-        ..Config::default()
-    };
+    let master_key = Sealer::generate_hex();
     let mut schema = None;
+    let mut database_url = None;
     if let Backend::Postgres = backend {
         let name = format!("t_{}", openliveness_server::state::random_hex(8));
         let base = pg_url();
@@ -110,9 +137,36 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
                 )
             });
         let sep = if base.contains('?') { '&' } else { '?' };
-        config.database_url = Some(format!("{base}{sep}options=-csearch_path%3D{name}"));
+        database_url = Some(format!("{base}{sep}options=-csearch_path%3D{name}"));
         schema = Some((pg, name));
     }
+    start(database_url, master_key, schema, tweak).await
+}
+
+/// Starts another replica of `of`: the same PostgreSQL schema and master key, a data
+/// directory of its own. Its `cleanup` leaves the schema to `of`'s.
+pub async fn spawn_replica(of: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    assert!(
+        of.database_url.is_some(),
+        "replicas share a PostgreSQL database"
+    );
+    start(of.database_url.clone(), of.master_key.clone(), None, tweak).await
+}
+
+async fn start(
+    database_url: Option<String>,
+    master_key: String,
+    schema: Option<(openliveness_store::postgres::PgStore, String)>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_path_buf(),
+        master_key: Some(openliveness_server::config::Secret::new(master_key.clone())),
+        database_url: database_url.clone(),
+        ..Config::default()
+    };
     tweak(&mut config);
     let engine = tokio::task::spawn_blocking(engine)
         .await
@@ -124,7 +178,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     let store = app.store();
     let blobs = app.blobs().clone();
     let sealer = app.sealer().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     TestApp {
         base,
         client: reqwest::Client::new(),
@@ -133,6 +190,10 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
         sealer,
         data_dir,
         schema,
+        database_url,
+        master_key,
+        stop: Some(stop),
+        server: Some(server),
     }
 }
 
@@ -160,6 +221,19 @@ pub fn account(name: &str) -> NewAccount {
 }
 
 impl TestApp {
+    /// Asks the server to shut down, as SIGTERM does; the handle ends when it has.
+    pub fn shut_down(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.take().expect("the server runs")
+    }
+
+    /// The database URL replicas of this server use (`None` on SQLite).
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     /// Drops the PostgreSQL schema of this test (SQLite data goes with the temp dir).
     pub async fn cleanup(self) {
         if let Some((pg, name)) = &self.schema {

@@ -50,6 +50,7 @@ impl TestApp {
         self.store
             .finish_session(
                 sid,
+                None,
                 if verdict.passed {
                     SessionStatus::Passed
                 } else {

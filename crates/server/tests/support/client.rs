@@ -135,7 +135,7 @@ async fn drain(ws: &mut Ws, into: &mut Vec<Value>) {
     }
 }
 
-async fn wait_for(
+pub async fn wait_for(
     ws: &mut Ws,
     into: &mut Vec<Value>,
     kinds: &[&str],
@@ -160,19 +160,31 @@ async fn wait_for(
 
 /// Plays `script` against the session at `page_url`; returns what the server answered.
 pub async fn run(page_url: &str, script: &mut dyn Script) -> Outcome {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(page_url))
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url(page_url))
         .await
         .expect("websocket connects");
+    drive(ws, script).await
+}
+
+/// Plays `script` over a live channel already open (nothing said on it yet).
+pub async fn drive(mut ws: Ws, script: &mut dyn Script) -> Outcome {
     let mut msgs = Vec::new();
-    let mut sent = Vec::new();
-    ws.send(Message::Text(
-        json!({"type":"hello","protocol":1}).to_string().into(),
-    ))
-    .await
-    .unwrap();
+    ws.send(Message::Text(hello().into())).await.unwrap();
     wait_for(&mut ws, &mut msgs, &["session"], Duration::from_secs(10))
         .await
         .expect("session message");
+    after_session(ws, msgs, script).await
+}
+
+/// The page's `hello`.
+pub fn hello() -> String {
+    json!({"type":"hello","protocol":1}).to_string()
+}
+
+/// Plays `script` over a live channel whose `hello` has been answered with `session` (the
+/// last of `msgs`, everything received so far).
+pub async fn after_session(mut ws: Ws, mut msgs: Vec<Value>, script: &mut dyn Script) -> Outcome {
+    let mut sent = Vec::new();
     let start = now_ms();
 
     let mut seq = 0u32;

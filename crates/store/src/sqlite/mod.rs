@@ -480,6 +480,7 @@ impl Store for SqliteStore {
     async fn save_live_state(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
@@ -488,13 +489,14 @@ impl Store for SqliteStore {
         let state = live_state.to_owned();
         self.writer
             .write(move |c| {
-                let n = c.execute(
-                    "UPDATE sessions SET status = ?2, tries_used = ?3, live_state = ?4
-                     WHERE signature_id = ?1",
-                    params![id, status.as_str(), tries_used, state],
-                )?;
+                let n = c
+                    .prepare_cached(
+                        "UPDATE sessions SET status = ?2, tries_used = ?3, live_state = ?4
+                         WHERE signature_id = ?1 AND (?5 IS NULL OR live_fence = ?5)",
+                    )?
+                    .execute(params![id, status.as_str(), tries_used, state, fence])?;
                 if n == 0 {
-                    return Err(StoreError::NotFound("session"));
+                    return Err(not_written(c, &id, fence)?);
                 }
                 Ok(())
             })
@@ -504,6 +506,7 @@ impl Store for SqliteStore {
     async fn finish_session(
         &self,
         signature_id: &str,
+        fence: Option<i64>,
         status: SessionStatus,
         r: SessionResult,
         now_ms: i64,
@@ -516,7 +519,8 @@ impl Store for SqliteStore {
                         attack_type = ?6, signals = ?7, image_far_blob = ?8, image_near_blob = ?9,
                         video_blob = ?10, audit_blob = ?11, far_image_time = ?12,
                         near_image_time = ?13, multi_device = ?14, use_slave_url = ?15
-                     WHERE signature_id = ?1 AND cleared_at IS NULL",
+                     WHERE signature_id = ?1 AND cleared_at IS NULL
+                        AND (?16 IS NULL OR live_fence = ?16)",
                     params![
                         id,
                         status.as_str(),
@@ -532,11 +536,12 @@ impl Store for SqliteStore {
                         r.far_image_time,
                         r.near_image_time,
                         r.multi_device,
-                        r.use_slave_url
+                        r.use_slave_url,
+                        fence
                     ],
                 )?;
                 if n == 0 {
-                    return Err(StoreError::NotFound("session"));
+                    return Err(not_written(c, &id, fence)?);
                 }
                 c.execute(
                     "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
@@ -1004,6 +1009,72 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn acquire_live_lease(
+        &self,
+        signature_id: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let fence: Option<i64> = c
+                    .prepare_cached(
+                        "UPDATE sessions SET live_fence = live_fence + 1, live_lease_until = ?3
+                         WHERE signature_id = ?1
+                            AND (live_lease_until IS NULL OR live_lease_until <= ?2)
+                         RETURNING live_fence",
+                    )?
+                    .query_row(params![id, now_ms, until_ms], |r| r.get(0))
+                    .optional()?;
+                if fence.is_none() {
+                    let exists = c
+                        .prepare_cached("SELECT 1 FROM sessions WHERE signature_id = ?1")?
+                        .exists([&id])?;
+                    if !exists {
+                        return Err(StoreError::NotFound("session"));
+                    }
+                }
+                Ok(fence)
+            })
+            .await
+    }
+
+    async fn renew_live_lease(
+        &self,
+        signature_id: &str,
+        fence: i64,
+        until_ms: i64,
+    ) -> Result<bool> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE sessions SET live_lease_until = ?3
+                         WHERE signature_id = ?1 AND live_fence = ?2
+                            AND live_lease_until IS NOT NULL",
+                    )?
+                    .execute(params![id, fence, until_ms])?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn release_live_lease(&self, signature_id: &str, fence: i64) -> Result<()> {
+        let id = signature_id.to_owned();
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE sessions SET live_lease_until = NULL
+                     WHERE signature_id = ?1 AND live_fence = ?2",
+                )?
+                .execute(params![id, fence])?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn record_try_failure(&self, account_id: i64, subject: &str, at_ms: i64) -> Result<()> {
         let subject = subject.to_owned();
         self.writer
@@ -1045,4 +1116,17 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
+
+/// Why a fenced write touched no row: the session is gone (or cleared), or its live lease
+/// now belongs to another connection.
+fn not_written(c: &rusqlite::Connection, id: &str, fence: Option<i64>) -> Result<StoreError> {
+    let current: Option<i64> = c
+        .prepare_cached("SELECT live_fence FROM sessions WHERE signature_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(match (current, fence) {
+        (Some(now), Some(mine)) if now != mine => StoreError::LeaseLost,
+        _ => StoreError::NotFound("session"),
+    })
 }
