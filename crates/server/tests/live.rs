@@ -675,7 +675,8 @@ async fn one_try_at_a_time(app: &TestApp) {
 both_backends!(one_connection_runs_a_session, one_try_at_a_time);
 
 /// Two replicas on one PostgreSQL, Redis and S3-compatible store, as an operator runs them
-/// behind a load balancer. A one-try session opened four times at once, twice on each,
+/// behind a load balancer: A in this test's process, B the real `openliveness serve` binary
+/// in a process of its own. A one-try session opened four times at once, twice on each,
 /// runs exactly one try to one verdict; the other replica serves that verdict, its images
 /// and its audit image, and the second facade's result; clear-data and the retention purge
 /// on the other replica leave no image in the object store.
@@ -689,7 +690,10 @@ async fn two_replicas_share_sessions_images_and_tries() {
         use_s3(c, &prefix);
     };
     let a = spawn_with(Backend::Postgres, tweak).await;
-    let b = spawn_replica(&a, tweak).await;
+    let mut env = s3_env(&prefix);
+    env.push(("REDIS_URL", redis_url()));
+    env.push(("OPENLIVENESS_STEP_WINDOW_MS", STEP_WINDOW_MS.to_string()));
+    let b = spawn_process_replica(&a, &env).await;
     let creds = a
         .create_account(NewAccount {
             video_enabled: true,

@@ -35,6 +35,18 @@ pub struct TestApp {
     /// Asks the server to shut down (as SIGTERM does); the handle ends when it has.
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// A replica running as its own process (`spawn_process_replica`), killed on drop.
+    process: Option<ChildProcess>,
+}
+
+/// A child process killed (and reaped) when dropped, however the test ends.
+pub struct ChildProcess(std::process::Child);
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub struct Reply {
@@ -67,26 +79,21 @@ pub fn pg_url() -> String {
     std::env::var("OPENLIVENESS_TEST_DATABASE_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned())
 }
 
-/// Points `config`'s blob store at `prefix` in the test bucket of the S3-compatible server
-/// the test run started (`scripts/s3.sh`, through OPENLIVENESS_TEST_S3_*).
+/// Points `config`'s blob store at `prefix` in the test bucket (see [`s3_env`]).
 pub fn use_s3(config: &mut Config, prefix: &str) {
-    let var = |name: &str| {
-        std::env::var(format!("OPENLIVENESS_TEST_S3_{name}")).unwrap_or_else(|_| {
-            panic!(
-                "OPENLIVENESS_TEST_S3_{name} is not set: this test needs an S3-compatible \
-                 server; `eval \"$(bash scripts/s3.sh start DIR)\"` starts one \
-                 (scripts/test.sh does)"
-            )
-        })
-    };
-    config.blob_store = Some(format!("s3://{}/{prefix}", var("BUCKET")));
-    config.s3_endpoint = Some(var("ENDPOINT"));
-    config.s3_region = Some("us-east-1".into());
-    config.s3_access_key_id = Some(var("ACCESS_KEY_ID"));
-    config.s3_secret_access_key = Some(openliveness_server::config::Secret::new(var(
-        "SECRET_ACCESS_KEY",
-    )));
-    config.s3_allow_http = true;
+    for (name, value) in s3_env(prefix) {
+        match name {
+            "OPENLIVENESS_BLOB_STORE" => config.blob_store = Some(value),
+            "OPENLIVENESS_S3_ENDPOINT" => config.s3_endpoint = Some(value),
+            "OPENLIVENESS_S3_REGION" => config.s3_region = Some(value),
+            "OPENLIVENESS_S3_ACCESS_KEY_ID" => config.s3_access_key_id = Some(value),
+            "OPENLIVENESS_S3_SECRET_ACCESS_KEY" => {
+                config.s3_secret_access_key = Some(openliveness_server::config::Secret::new(value));
+            }
+            "OPENLIVENESS_S3_ALLOW_HTTP" => config.s3_allow_http = value == "true",
+            _ => {}
+        }
+    }
 }
 
 /// The Redis the replicas share (OPENLIVENESS_TEST_REDIS_URL, default the local one).
@@ -143,14 +150,109 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     start(database_url, master_key, schema, tweak).await
 }
 
-/// Starts another replica of `of`: the same PostgreSQL schema and master key, a data
-/// directory of its own. Its `cleanup` leaves the schema to `of`'s.
-pub async fn spawn_replica(of: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+/// The blob store settings (as environment variables) of `prefix` in the test bucket of the
+/// S3-compatible server the test run started (`scripts/s3.sh`, through OPENLIVENESS_TEST_S3_*).
+pub fn s3_env(prefix: &str) -> Vec<(&'static str, String)> {
+    let var = |name: &str| {
+        std::env::var(format!("OPENLIVENESS_TEST_S3_{name}")).unwrap_or_else(|_| {
+            panic!(
+                "OPENLIVENESS_TEST_S3_{name} is not set: this test needs an S3-compatible \
+                 server; `eval \"$(bash scripts/s3.sh start DIR)\"` starts one \
+                 (scripts/test.sh does)"
+            )
+        })
+    };
+    vec![
+        (
+            "OPENLIVENESS_BLOB_STORE",
+            format!("s3://{}/{prefix}", var("BUCKET")),
+        ),
+        ("OPENLIVENESS_S3_ENDPOINT", var("ENDPOINT")),
+        ("OPENLIVENESS_S3_REGION", "us-east-1".to_owned()),
+        ("OPENLIVENESS_S3_ACCESS_KEY_ID", var("ACCESS_KEY_ID")),
+        (
+            "OPENLIVENESS_S3_SECRET_ACCESS_KEY",
+            var("SECRET_ACCESS_KEY"),
+        ),
+        ("OPENLIVENESS_S3_ALLOW_HTTP", "true".to_owned()),
+    ]
+}
+
+/// Starts another replica of `of` as a process of its own: the real `openliveness serve`
+/// binary (`cargo test --workspace` builds it beside this test), on the same PostgreSQL schema
+/// and master key, with `env` (blob store, Redis, …) and a data directory of its own. Its
+/// `store`, `blobs` and `sealer` are `of`'s (the shared database and store, seen from the
+/// test); the process is killed when the app is dropped.
+pub async fn spawn_process_replica(of: &TestApp, env: &[(&str, String)]) -> TestApp {
+    use std::io::BufRead;
+    let database_url = of
+        .database_url
+        .clone()
+        .expect("replicas share a PostgreSQL database");
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps")
+        .join("openliveness");
     assert!(
-        of.database_url.is_some(),
-        "replicas share a PostgreSQL database"
+        bin.exists(),
+        "{} is missing: `cargo build -p openliveness` (cargo test --workspace builds it)",
+        bin.display()
     );
-    start(of.database_url.clone(), of.master_key.clone(), None, tweak).await
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
+    let mut child = std::process::Command::new(&bin)
+        .arg("serve")
+        .env("DATABASE_URL", &database_url)
+        .env("OPENLIVENESS_MASTER_KEY", &of.master_key)
+        .env("OPENLIVENESS_DATA_DIR", data_dir.path())
+        .env("OPENLIVENESS_MODELS_DIR", models_dir())
+        .env("OPENLIVENESS_BIND", "127.0.0.1:0")
+        .env("OPENLIVENESS_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let process = ChildProcess(child);
+    // The binary prints one line with its address once it listens.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("openliveness listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let base =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
+            .await
+            .unwrap();
+    let base = match base {
+        Ok(url) => url,
+        Err(_) => panic!(
+            "the replica process did not start; its log:\n{}",
+            std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default()
+        ),
+    };
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store: of.store.clone(),
+        blobs: of.blobs.clone(),
+        sealer: of.sealer.clone(),
+        data_dir,
+        schema: None,
+        database_url: Some(database_url),
+        master_key: of.master_key.clone(),
+        stop: None,
+        server: None,
+        process: Some(process),
+    }
 }
 
 async fn start(
@@ -194,6 +296,7 @@ async fn start(
         master_key,
         stop: Some(stop),
         server: Some(server),
+        process: None,
     }
 }
 
