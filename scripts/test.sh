@@ -4,7 +4,8 @@
 # models, Chromium for the browser tests, the session page build and its unit tests, the
 # deployment files' lint, formatting,
 # lints, all Rust tests (unit, storage suite on SQLite and PostgreSQL, integration tests against
-# the real server, CLI tests against the real binary), Schemathesis against the served OpenAPI
+# the real server, CLI tests against the real binary), a 15-second run of every fuzz target,
+# Schemathesis against the served OpenAPI
 # document, then the browser tests of the page against the real binary in headless Chromium.
 #
 # PostgreSQL: the tests use OPENLIVENESS_TEST_DATABASE_URL, default
@@ -73,6 +74,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace --locked
+
+step "fuzz targets, 15 s each, no sanitizer (scripts/fuzz.sh --quick; the long runs: docs/reliability.md)"
+bash scripts/fuzz.sh --quick 15
 
 step "Schemathesis against the served OpenAPI document (any 5xx or undocumented answer fails)"
 cargo build --locked -p openliveness

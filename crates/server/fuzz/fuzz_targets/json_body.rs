@@ -50,9 +50,11 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
         Err(ApiError::ParamInvalid) => {
-            // A key named twice. The reader refuses at the repeat, without reading on, so the
-            // bytes after it need not be JSON: `{"a":0,"a"` answers this, not a client error.
+            // A key named twice, at any depth, in a body that is JSON all through
+            // (`{"a":0,"a"` is not: it is a client error; seed-repeat-not-json).
             assert!(!blank);
+            let value = serde_json::from_slice::<Value>(data);
+            assert!(value.is_ok(), "{value:?}");
             return;
         }
         Err(other) => panic!("unexpected refusal {other:?}"),

@@ -9,7 +9,7 @@ use openliveness_server::live::protocol::{
     encode_binary, parse_binary, Kind, ProtocolError, HEADER_LEN, MAGIC,
 };
 
-/// Index of the header's reserved byte: the parser ignores it, the encoder writes 0.
+/// Index of the header's reserved byte: it must be 0, as the encoder writes it.
 const RESERVED: usize = 3;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,16 +18,17 @@ fuzz_target!(|data: &[u8]| {
             assert!(data.len() >= HEADER_LEN);
             assert_eq!(msg.payload, &data[HEADER_LEN..]);
             assert!(!msg.payload.is_empty() || msg.kind == Kind::VideoChunk);
-            let mut expected = data.to_vec();
-            expected[RESERVED] = 0;
+            assert_eq!(data[RESERVED], 0);
             let encoded = encode_binary(msg.kind, msg.seq, msg.capture_ms, msg.payload);
-            assert_eq!(encoded, expected);
+            assert_eq!(encoded, data);
         }
         Err(e) => {
             if data.len() < HEADER_LEN {
                 assert_eq!(e, ProtocolError::ShortHeader);
             } else if !data.starts_with(&MAGIC) {
                 assert_eq!(e, ProtocolError::BadMagic);
+            } else if data[RESERVED] != 0 {
+                assert_eq!(e, ProtocolError::Reserved(data[RESERVED]));
             }
             assert!(
                 matches!(

@@ -63,13 +63,13 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Strict> {
     use serde::de::DeserializeSeed as _;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // Our visitor takes any JSON, so the only data error it raises is the repeated key; a
-    // repeated key in text that is not JSON at all is a syntax error (found by fuzzing).
+    // repeated key in text that is not JSON at all is a syntax error (found by fuzzing). The
+    // check reads a full `Value`: `IgnoredAny` skips strings without checking their UTF-8, so
+    // a repeat beside an invalid string passed as JSON (found by fuzzing too).
     let value = StrictValue
         .deserialize(&mut de)
         .map_err(|e| match e.classify() {
-            serde_json::error::Category::Data
-                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
-            {
+            serde_json::error::Category::Data if serde_json::from_slice::<Value>(bytes).is_ok() => {
                 Strict::DuplicateKey
             }
             _ => Strict::Syntax,
@@ -225,6 +225,11 @@ mod tests {
         // A repeated key in text that is not JSON is a syntax error, not a parameter error.
         assert!(matches!(
             parse_object(br#"{"a":0,"a""#),
+            Err(ApiError::Client(StatusCode::BAD_REQUEST))
+        ));
+        // So is a repeat beside a string that is not UTF-8 (a fuzzing find).
+        assert!(matches!(
+            parse_object(b"{\"r\":\"1\",\"r\":\"t\xfft\"}"),
             Err(ApiError::Client(StatusCode::BAD_REQUEST))
         ));
         // Trailing bytes are still a syntax error, and so is a bare duplicate-looking text.
