@@ -620,6 +620,21 @@ async fn race(
     (running, refused)
 }
 
+/// A session allowing one try: (signatureId, page URL).
+async fn one_try_session(app: &TestApp, token: &str) -> (String, String) {
+    let r = app
+        .get_token(
+            token,
+            json!({"returnUrl": "https://www.example.com/done", "region": "IDN", "tryCount": 1}),
+        )
+        .await;
+    r.expect("SUCCESS", "OK");
+    (
+        r.body["data"]["signatureId"].as_str().unwrap().to_owned(),
+        r.body["data"]["url"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// A one-try session opened by `n` connections at once: one runs the try, every other is
 /// refused with `SESSION_BUSY` and says why; once the try has ended, the lease is free.
 async fn one_try_at_a_time(app: &TestApp) {
@@ -627,15 +642,7 @@ async fn one_try_at_a_time(app: &TestApp) {
     use tokio_tungstenite::tungstenite::Message;
     let creds = app.create_account(account("acme")).await;
     let token = app.token(&creds).await;
-    let r = app
-        .get_token(
-            &token,
-            json!({"returnUrl": "https://www.example.com/done", "region": "IDN", "tryCount": 1}),
-        )
-        .await;
-    r.expect("SUCCESS", "OK");
-    let sid = r.body["data"]["signatureId"].as_str().unwrap().to_owned();
-    let url = r.body["data"]["url"].as_str().unwrap().to_owned();
+    let (sid, url) = one_try_session(app, &token).await;
     let (mut running, refused) = race(&vec![url.clone(); 5]).await;
     assert_eq!(
         running.len(),
@@ -701,15 +708,7 @@ async fn two_replicas_share_sessions_images_and_tries() {
         })
         .await;
     let token = a.token(&creds).await;
-    let r = a
-        .get_token(
-            &token,
-            json!({"returnUrl": "https://www.example.com/done", "region": "IDN", "tryCount": 1}),
-        )
-        .await;
-    r.expect("SUCCESS", "OK");
-    let sid = r.body["data"]["signatureId"].as_str().unwrap().to_owned();
-    let on_a = r.body["data"]["url"].as_str().unwrap().to_owned();
+    let (sid, on_a) = one_try_session(&a, &token).await;
     let on_b = on_a.replacen(&a.base, &b.base, 1);
     assert_ne!(on_a, on_b);
 
