@@ -227,6 +227,7 @@ impl Application {
         jobs::sweep_blob_deletions(self.state.store.as_ref(), &self.state.blobs).await;
         let _workers = Workers(vec![
             tokio::spawn(jobs::run_maintenance(self.state.clone())),
+            tokio::spawn(telemetry::upkeep(self.state.metrics.clone())),
             tokio::spawn(webhooks::run_worker(
                 self.state.store.clone(),
                 self.state.sealer.clone(),

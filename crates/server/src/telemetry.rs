@@ -128,6 +128,17 @@ pub async fn serve(State(state): State<AppState>) -> Result<Response, ApiError> 
     Ok(resp)
 }
 
+/// Drains recorded histogram samples into their buckets every few seconds, for as long as the
+/// server runs: without it they pile up between scrapes (and for good when nobody scrapes).
+pub async fn upkeep(handle: Option<PrometheusHandle>) {
+    let Some(handle) = handle else { return };
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// Counts one answered request and its latency. `route` is the matched route's path
 /// pattern, or `unmatched`, so the label set stays bounded whatever paths clients send.
 pub fn request(route: &str, method: &str, status: u16, seconds: f64) {
