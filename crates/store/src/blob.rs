@@ -231,7 +231,6 @@ impl BlobStore {
         let mut raw = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let key = hex::encode(raw);
-        check_key(&key)?;
         let sealed = self.sealer.seal(&bytes, key.as_bytes());
         self.write_raw(&key, sealed).await?;
         Ok(key)
@@ -350,21 +349,23 @@ fn check_key(key: &str) -> Result<(), BlobError> {
     Ok(())
 }
 
-/// `root/ab/abcd…`: 256 directories keep each one small. The key-check marker sits at
-/// the root.
-fn file_of(root: &Path, key: &str) -> PathBuf {
+/// `ab/abcd…`: 256 shards keep each directory (or listing) small. The key-check marker
+/// sits at the top.
+fn sharded(key: &str) -> String {
     match key.get(..2) {
-        Some(shard) if key != KEY_CHECK => root.join(shard).join(key),
-        _ => root.join(key),
+        Some(shard) if key != KEY_CHECK => format!("{shard}/{key}"),
+        _ => key.to_owned(),
     }
 }
 
-/// `prefix/ab/abcd…` in the bucket, sharded like the files.
+/// `root/ab/abcd…`.
+fn file_of(root: &Path, key: &str) -> PathBuf {
+    root.join(sharded(key))
+}
+
+/// `prefix/ab/abcd…` in the bucket.
 fn object_of(prefix: &str, key: &str) -> object_store::path::Path {
-    let name = match key.get(..2) {
-        Some(shard) if key != KEY_CHECK => format!("{shard}/{key}"),
-        _ => key.to_owned(),
-    };
+    let name = sharded(key);
     if prefix.is_empty() {
         object_store::path::Path::from(name)
     } else {

@@ -511,14 +511,7 @@ impl Conn {
         if std::mem::replace(&mut self.lease_released, true) {
             return;
         }
-        if let Err(e) = self
-            .state
-            .store
-            .release_live_lease(self.session.signature_id(), fence)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot release the live lease; it runs out by itself");
-        }
+        super::release_lease(&self.state, self.session.signature_id(), fence).await;
     }
 
     /// The answer to a page whose session another connection has taken over: say so and
@@ -530,10 +523,7 @@ impl Conn {
     /// Tells the page why the channel closes (no try is failed by it), and closes.
     pub fn closing(why: ProtocolError) -> Reply {
         Reply {
-            messages: vec![ServerMsg::Error {
-                code: why.code(),
-                message: why.to_string(),
-            }],
+            messages: vec![why.message()],
             close: true,
         }
     }
@@ -687,10 +677,7 @@ impl Conn {
 
     /// A refused message: tell the page why, fail the try, close the connection.
     pub async fn fail(&mut self, e: ProtocolError) -> Reply {
-        let mut messages = vec![ServerMsg::Error {
-            code: e.code(),
-            message: e.to_string(),
-        }];
+        let mut messages = vec![e.message()];
         let effects = self.live.abort_try(now_ms(), FailReason::ProtocolViolation);
         // A client that broke the protocol during a try counts towards the lockout; a page
         // that merely went quiet (a phone switching apps) does not.

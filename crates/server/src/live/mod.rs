@@ -176,7 +176,7 @@ async fn take_lease(state: &AppState, id: &str) -> Result<i64, ProtocolError> {
     }
 }
 
-/// Ends a lease taken for a connection that never ran.
+/// Ends a connection's live lease, so the next connection need not wait for it to run out.
 async fn release_lease(state: &AppState, id: &str, fence: i64) {
     if let Err(e) = state.store.release_live_lease(id, fence).await {
         tracing::warn!(error = %e, "cannot release the live lease; it runs out by itself");
@@ -186,18 +186,19 @@ async fn release_lease(state: &AppState, id: &str, fence: i64) {
 /// Tells a connection why it cannot drive the session, and closes it.
 async fn refuse(socket: WebSocket, why: ProtocolError) {
     let (mut sink, _stream) = socket.split();
-    let message = ServerMsg::Error {
-        code: why.code(),
-        message: why.to_string(),
-    };
-    if send(&mut sink, vec![message]).await {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: 1000,
-                reason: "".into(),
-            })))
-            .await;
+    if send(&mut sink, vec![why.message()]).await {
+        close(&mut sink).await;
     }
+}
+
+/// Sends the normal closing frame.
+async fn close(socket: &mut SplitSink<WebSocket, Message>) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
 }
 
 async fn send(socket: &mut SplitSink<WebSocket, Message>, msgs: Vec<ServerMsg>) -> bool {
@@ -389,12 +390,7 @@ async fn run(socket: WebSocket, mut conn: Conn) {
         }
         if reply.close {
             conn.release_lease().await;
-            let _ = sink
-                .send(Message::Close(Some(CloseFrame {
-                    code: 1000,
-                    reason: "".into(),
-                })))
-                .await;
+            close(&mut sink).await;
             break;
         }
     }

@@ -86,6 +86,14 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    /// What the page is told: `{"type":"error","code":…,"message":…}`.
+    pub fn message(&self) -> ServerMsg {
+        ServerMsg::Error {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ProtocolError::ShortHeader
