@@ -85,6 +85,18 @@ pub struct Config {
     /// How long a live connection's hold on its session lasts without renewal, in
     /// milliseconds; a second connection to the session is refused while it runs.
     pub live_lease_ms: u64,
+    /// How often the server looks for sessions no page is connected to that are due to end
+    /// (an abandoned try at its time limit, a URL at its deadline), in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// Tries this replica runs at once; a page beyond it is told `SERVER_BUSY`. 0: two per
+    /// core.
+    pub max_live_tries: usize,
+    /// New tries are refused while the running tries' frames are measured this late after
+    /// their arrival, on average (milliseconds).
+    pub admission_max_lag_ms: u64,
+    /// How long a session URL from Get Token stays valid, in milliseconds (the vendor's
+    /// 3600 s by default).
+    pub session_ttl_ms: u64,
     /// On SIGTERM, how long tries already running may take to finish before the process
     /// exits, in milliseconds.
     pub shutdown_grace_ms: u64,
@@ -127,6 +139,10 @@ impl Default for Config {
             lockout_window_minutes: 30,
             lockout_minutes: 30,
             live_lease_ms: 15_000,
+            sweep_interval_ms: 5_000,
+            max_live_tries: 0,
+            admission_max_lag_ms: 1_500,
+            session_ttl_ms: 3_600_000,
             shutdown_grace_ms: 30_000,
             blob_store: None,
             s3_endpoint: None,
@@ -166,6 +182,10 @@ struct FileConfig {
     lockout_window_minutes: Option<u32>,
     lockout_minutes: Option<u32>,
     live_lease_ms: Option<u64>,
+    sweep_interval_ms: Option<u64>,
+    max_live_tries: Option<usize>,
+    admission_max_lag_ms: Option<u64>,
+    session_ttl_ms: Option<u64>,
     shutdown_grace_ms: Option<u64>,
     blob_store: Option<String>,
     s3_endpoint: Option<String>,
@@ -198,6 +218,10 @@ const FILE_KEYS: &[&str] = &[
     "lockout_window_minutes",
     "lockout_minutes",
     "live_lease_ms",
+    "sweep_interval_ms",
+    "max_live_tries",
+    "admission_max_lag_ms",
+    "session_ttl_ms",
     "shutdown_grace_ms",
     "blob_store",
     "s3_endpoint",
@@ -326,6 +350,10 @@ impl Config {
             lockout_window_minutes,
             lockout_minutes,
             live_lease_ms,
+            sweep_interval_ms,
+            max_live_tries,
+            admission_max_lag_ms,
+            session_ttl_ms,
             shutdown_grace_ms,
             blob_store,
             s3_endpoint,
@@ -358,6 +386,10 @@ impl Config {
         self.lockout_window_minutes = lockout_window_minutes.unwrap_or(self.lockout_window_minutes);
         self.lockout_minutes = lockout_minutes.unwrap_or(self.lockout_minutes);
         self.live_lease_ms = live_lease_ms.unwrap_or(self.live_lease_ms);
+        self.sweep_interval_ms = sweep_interval_ms.unwrap_or(self.sweep_interval_ms);
+        self.max_live_tries = max_live_tries.unwrap_or(self.max_live_tries);
+        self.admission_max_lag_ms = admission_max_lag_ms.unwrap_or(self.admission_max_lag_ms);
+        self.session_ttl_ms = session_ttl_ms.unwrap_or(self.session_ttl_ms);
         self.shutdown_grace_ms = shutdown_grace_ms.unwrap_or(self.shutdown_grace_ms);
         self.blob_store = blob_store.or(self.blob_store.take());
         self.s3_endpoint = s3_endpoint.or(self.s3_endpoint.take());
@@ -407,6 +439,10 @@ impl Config {
             "lockout_window_minutes" => self.lockout_window_minutes = small,
             "lockout_minutes" => self.lockout_minutes = small,
             "live_lease_ms" => self.live_lease_ms = n,
+            "sweep_interval_ms" => self.sweep_interval_ms = n,
+            "max_live_tries" => self.max_live_tries = usize::try_from(n).unwrap_or(usize::MAX),
+            "admission_max_lag_ms" => self.admission_max_lag_ms = n,
+            "session_ttl_ms" => self.session_ttl_ms = n,
             "shutdown_grace_ms" => self.shutdown_grace_ms = n,
             _ => {}
         }
@@ -419,7 +455,7 @@ impl Config {
     }
 
     /// The connection and lockout settings with their accepted ranges, named as in the file.
-    fn ranges(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 9] {
+    fn ranges(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 13] {
         [
             (
                 "max_connections",
@@ -453,6 +489,14 @@ impl Config {
                 1..=10_080,
             ),
             ("live_lease_ms", self.live_lease_ms, 1_000..=300_000),
+            ("sweep_interval_ms", self.sweep_interval_ms, 100..=600_000),
+            ("max_live_tries", self.max_live_tries as u64, 0..=100_000),
+            (
+                "admission_max_lag_ms",
+                self.admission_max_lag_ms,
+                100..=60_000,
+            ),
+            ("session_ttl_ms", self.session_ttl_ms, 10_000..=86_400_000),
             ("shutdown_grace_ms", self.shutdown_grace_ms, 0..=600_000),
         ]
     }

@@ -79,6 +79,8 @@ pub struct Application {
     webhooks: WebhookSettings,
     /// How long running tries may take to finish after shutdown is asked for.
     shutdown_grace: std::time::Duration,
+    /// How often sessions no page is connected to are looked at (`live::sweep`).
+    sweep_interval: std::time::Duration,
 }
 
 /// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
@@ -147,6 +149,11 @@ impl Application {
             lockout: lockout::Lockout::from_config(&config),
             try_time_limit_ms: i64::try_from(config.try_time_limit_ms).unwrap_or(i64::MAX),
             live_lease_ms: i64::try_from(config.live_lease_ms).unwrap_or(i64::MAX),
+            admission: live::admission::Admission::new(
+                config.max_live_tries,
+                i64::try_from(config.admission_max_lag_ms).unwrap_or(i64::MAX),
+            ),
+            session_ttl_ms: i64::try_from(config.session_ttl_ms).unwrap_or(i64::MAX),
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
             replay_window_ms: config.replay_window_ms(),
@@ -163,6 +170,7 @@ impl Application {
             listener,
             serve_limits,
             shutdown_grace: std::time::Duration::from_millis(config.shutdown_grace_ms),
+            sweep_interval: std::time::Duration::from_millis(config.sweep_interval_ms),
             state,
             demo,
             webhooks: WebhookSettings {
@@ -227,6 +235,7 @@ impl Application {
         jobs::sweep_blob_deletions(self.state.store.as_ref(), &self.state.blobs).await;
         let _workers = Workers(vec![
             tokio::spawn(jobs::run_maintenance(self.state.clone())),
+            tokio::spawn(live::sweep::run(self.state.clone(), self.sweep_interval)),
             tokio::spawn(telemetry::upkeep(self.state.metrics.clone())),
             tokio::spawn(webhooks::run_worker(
                 self.state.store.clone(),

@@ -33,6 +33,11 @@ pub struct AppState {
     /// Milliseconds a live connection's hold on its session lasts unrenewed (configuration
     /// `live_lease_ms`).
     pub live_lease_ms: i64,
+    /// How many tries this replica runs at once, and how late their frames may be measured
+    /// before new tries are refused (`max_live_tries`, `admission_max_lag_ms`).
+    pub admission: Arc<crate::live::admission::Admission>,
+    /// How long a session URL stays valid after Get Token (configuration `session_ttl_ms`).
+    pub session_ttl_ms: i64,
     /// Milliseconds the user has for each challenge step.
     pub step_window_ms: i64,
     /// Milliseconds frame fingerprints are kept and looked up for cross-session replay

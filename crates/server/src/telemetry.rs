@@ -25,6 +25,8 @@ pub const FRAME_SECONDS: &str = "openliveness_frame_measure_seconds";
 pub const LIVE_CONNECTIONS: &str = "openliveness_live_connections";
 pub const LIVE_QUEUED: &str = "openliveness_live_queued_messages";
 pub const LIVE_REFUSED: &str = "openliveness_live_refused_total";
+pub const LIVE_TRIES: &str = "openliveness_live_tries";
+pub const MEASURE_LAG: &str = "openliveness_measure_lag_seconds";
 pub const API_IN_FLIGHT: &str = "openliveness_api_in_flight";
 pub const WEBHOOK_BACKLOG: &str = "openliveness_webhook_backlog";
 pub const BLOB_DELETIONS: &str = "openliveness_blob_deletions_pending";
@@ -69,7 +71,8 @@ fn describe() {
     );
     describe_counter!(
         VERDICTS,
-        "Verdicts recorded, by outcome (passed, rejected, quality) and attack type"
+        "Sessions' outcomes recorded, by outcome (passed, rejected, quality; not_completed: \
+         ended without a verdict) and attack type"
     );
     describe_counter!(FRAMES, "Frames and stills measured by the vision engine");
     describe_histogram!(
@@ -84,7 +87,17 @@ fn describe() {
     );
     describe_counter!(
         LIVE_REFUSED,
-        "Live channels refused, by reason (busy: another connection holds the session)"
+        "Live channels refused, by reason (busy: another connection holds the session; \
+         overloaded: admission control)"
+    );
+    describe_gauge!(
+        LIVE_TRIES,
+        "Tries admitted and running on this replica (admission control)"
+    );
+    describe_histogram!(
+        MEASURE_LAG,
+        Unit::Seconds,
+        "Time from a frame's arrival to the end of its measuring"
     );
     describe_gauge!(API_IN_FLIGHT, "API requests being served");
     describe_gauge!(

@@ -635,6 +635,205 @@ async fn one_try_session(app: &TestApp, token: &str) -> (String, String) {
     )
 }
 
+/// Sessions whose page is gone end on the server, each with a final `NOT_COMPLETED` result
+/// naming why and its webhook: a try left mid-way fails at its limit with no connection
+/// (`ABANDONED`), a page that stays but sends nothing times out (`TIMED_OUT`), a URL
+/// nobody opened expires (`EXPIRED`).
+async fn sessions_end_without_their_page(backend: Backend) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_with(backend, |c| {
+        c.try_time_limit_ms = 5_000;
+        c.session_ttl_ms = 10_000;
+        c.sweep_interval_ms = 100;
+    })
+    .await;
+    let creds = app.create_account(account("acme")).await;
+    openliveness_server::admin::set_callback_url(
+        app.store.as_ref(),
+        &app.sealer,
+        "acme",
+        Some("http://127.0.0.1:9/hook"),
+    )
+    .await
+    .unwrap();
+    let token = app.token(&creds).await;
+    let (abandoned, url_a) = one_try_session(&app, &token).await;
+    let (timed_out, url_t) = one_try_session(&app, &token).await;
+    let (unopened, _) = one_try_session(&app, &token).await;
+    let hello = || Message::Text(json!({"type":"hello","protocol":1}).to_string().into());
+    let until_session = |mut ws: client::Ws| async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = &m {
+                if serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap()["type"]
+                    == "session"
+                {
+                    return ws;
+                }
+            }
+        }
+        panic!("no session message");
+    };
+
+    // The first page opens its try and vanishes without a closing frame.
+    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url_a))
+        .await
+        .unwrap();
+    ws.send(hello()).await.unwrap();
+    drop(until_session(ws).await);
+    // The second stays connected and silent: its own connection times the try out.
+    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url_t))
+        .await
+        .unwrap();
+    ws.send(hello()).await.unwrap();
+    let mut ws = until_session(ws).await;
+    let heard = tokio::spawn(async move {
+        let mut heard = Vec::new();
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout(std::time::Duration::from_secs(30), ws.next()).await
+        {
+            if let Message::Text(t) = m {
+                heard.push(serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap());
+            }
+        }
+        heard
+    });
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
+    for (sid, reason, tries) in [
+        (&abandoned, "ABANDONED", 1),
+        (&timed_out, "TIMED_OUT", 1),
+        (&unopened, "EXPIRED", 0),
+    ] {
+        let r = loop {
+            let r = app.get_result(&token, sid).await;
+            if r.code() != "LIVENESS_NO_RESULT" {
+                break r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{sid} ({reason}) never ended: {:?}",
+                app.store.session(sid).await.unwrap().map(|s| s.status)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        r.expect(
+            "NOT_COMPLETED",
+            "The user did not complete the liveness check; no verdict was reached",
+        );
+        assert_eq!(r.body["pricingStrategy"], "FREE");
+        assert_eq!(r.body["data"]["ending"]["reason"], reason, "{:?}", r.body);
+        assert_eq!(r.body["data"]["ending"]["triesUsed"], tries);
+        assert_eq!(r.body["data"]["ending"]["triesAllowed"], 1);
+        assert_eq!(r.body["data"]["score"], serde_json::Value::Null);
+        let jobs = app
+            .store
+            .webhook_jobs(openliveness_store::WebhookFilter {
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let notices: Vec<_> = jobs.iter().filter(|j| &j.signature_id == sid).collect();
+        assert_eq!(notices.len(), 1, "{sid}: {notices:?}");
+        assert_eq!(notices[0].result_code, "NOT_COMPLETED");
+        // Nothing left for the sweeper: the session is not due any more.
+        let swept_again = app.store.sessions_due(i64::MAX, 100).await.unwrap();
+        assert!(!swept_again.contains(sid), "{swept_again:?}");
+    }
+    // The page that stayed heard why, before the channel closed.
+    let heard = heard.await.unwrap();
+    let failed = heard
+        .iter()
+        .find(|m| m["type"] == "tryFailed")
+        .unwrap_or_else(|| panic!("{heard:?}"));
+    assert_eq!(failed["reason"], "TIMED_OUT");
+    assert_eq!(failed["retryAllowed"], false);
+    app.cleanup().await;
+}
+
+/// A replica that runs as many tries as it can measure refuses the next page at `hello` with
+/// `SERVER_BUSY` and when to come back, starting and counting nothing; the place comes back
+/// when a running try's page leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_server_refuses_new_tries_up_front() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_with(Backend::Sqlite, |c| c.max_live_tries = 1).await;
+    let creds = app.create_account(account("acme")).await;
+    let token = app.token(&creds).await;
+    let (_, first) = one_try_session(&app, &token).await;
+    let (waiting, second) = one_try_session(&app, &token).await;
+    /// Connects and says hello: the first message back.
+    async fn hello(url: &str) -> (client::Ws, serde_json::Value) {
+        let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(url))
+            .await
+            .unwrap();
+        ws.send(Message::Text(
+            json!({"type":"hello","protocol":1}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    return (ws, serde_json::from_str(t.as_str()).unwrap());
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("no answer to hello: {other:?}"),
+            }
+        }
+    }
+    let (running, answer) = hello(&first).await;
+    assert_eq!(answer["type"], "session", "{answer}");
+    let (mut refused, answer) = hello(&second).await;
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(answer["code"], "SERVER_BUSY");
+    assert_eq!(
+        answer["message"],
+        "the server is busy with other checks; try again in 10 s"
+    );
+    // The refused page's channel closes, and its session is as it was.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(m)) = refused.next().await {
+            if matches!(m, Message::Close(_)) {
+                return true;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(closed, Ok(true));
+    let s = app.store.session(&waiting).await.unwrap().unwrap();
+    assert_eq!((s.tries_used, s.status.as_str()), (0, "created"));
+    // The running page leaves: its place comes back.
+    drop(running);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_ws, answer) = hello(&second).await;
+        if answer["type"] == "session" {
+            break;
+        }
+        assert_eq!(answer["code"], "SERVER_BUSY", "{answer}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place never came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_without_their_page_on_sqlite() {
+    sessions_end_without_their_page(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_without_their_page_on_postgres() {
+    sessions_end_without_their_page(Backend::Postgres).await;
+}
+
 /// A one-try session opened by `n` connections at once: one runs the try, every other is
 /// refused with `SESSION_BUSY` and says why; once the try has ended, the lease is free.
 async fn one_try_at_a_time(app: &TestApp) {

@@ -114,8 +114,8 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, signature_id: &str) -> Result<Option<Session>>;
     async fn session_by_td_token(&self, td_token: &str) -> Result<Option<Session>>;
     async fn set_session_status(&self, signature_id: &str, status: SessionStatus) -> Result<()>;
-    /// Records the liveness state machine with the status it implies and the tries used.
-    /// With a `fence` (from [`Store::acquire_live_lease`]) it writes only while that lease is
+    /// Records the liveness state machine with the status it implies, the tries used and
+    /// when the server must look at it again if no page is connected (`sweep_at`). With a `fence` (from [`Store::acquire_live_lease`]) it writes only while that lease is
     /// the session's current one, else `Err(LeaseLost)`.
     async fn save_live_state(
         &self,
@@ -124,7 +124,12 @@ pub trait Store: Send + Sync + 'static {
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
+        sweep_at: Option<i64>,
     ) -> Result<()>;
+    /// Sessions that need the server's attention without a page: `sweep_at` (set by
+    /// [`Store::save_live_state`], and the URL deadline at creation) is at or before `now_ms`,
+    /// no connection holds their live lease, and they were not cleared. Earliest first.
+    async fn sessions_due(&self, now_ms: i64, limit: u32) -> Result<Vec<String>>;
     /// Records the verdict and moves the session to `status` (passed or failed). When the
     /// account has a callback URL, a webhook job announcing the verdict is queued in the
     /// same transaction, so an acknowledged verdict never loses its notice. With a `fence`,

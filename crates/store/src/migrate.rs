@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "live_lease",
         sql: include_str!("../migrations/sqlite/0007_live_lease.sql"),
     },
+    Migration {
+        version: 8,
+        name: "unattended",
+        sql: include_str!("../migrations/sqlite/0008_unattended.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -82,6 +87,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "live_lease",
         sql: include_str!("../migrations/postgres/0007_live_lease.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "unattended",
+        sql: include_str!("../migrations/postgres/0008_unattended.sql"),
     },
 ];
 

@@ -196,9 +196,10 @@ impl SessionStatus {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    /// A verdict exists: the result can be fetched.
+    /// The session's answer can be fetched, if it has a result: a verdict, the lockout, or
+    /// an ending without a verdict (an expired session keeps an earlier try's verdict).
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Passed | Self::Failed)
+        matches!(self, Self::Passed | Self::Failed | Self::Expired)
     }
 }
 

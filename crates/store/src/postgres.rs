@@ -531,9 +531,10 @@ impl Store for PgStore {
         let res = sqlx::query(
             "INSERT INTO sessions (signature_id, account_id, access_key, facade, capability_hash,
                 td_token, region, user_id, return_url, failed_return_url, try_count,
-                product_level, locale, audio, iframe, ui_config, status, created_at, expires_at)
+                product_level, locale, audio, iframe, ui_config, status, created_at, expires_at,
+                sweep_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                'created', $17, $18)",
+                'created', $17, $18, $18)",
         )
         .bind(&s.signature_id)
         .bind(s.account_id)
@@ -600,9 +601,10 @@ impl Store for PgStore {
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
+        sweep_at: Option<i64>,
     ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE sessions SET status = $2, tries_used = $3, live_state = $4
+            "UPDATE sessions SET status = $2, tries_used = $3, live_state = $4, sweep_at = $6
              WHERE signature_id = $1 AND ($5::BIGINT IS NULL OR live_fence = $5)",
         )
         .bind(signature_id)
@@ -610,6 +612,7 @@ impl Store for PgStore {
         .bind(i64::from(tries_used))
         .bind(live_state)
         .bind(fence)
+        .bind(sweep_at)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -736,7 +739,7 @@ impl Store for PgStore {
         sqlx::query(
             "UPDATE sessions SET user_id = NULL, image_far_blob = NULL, image_near_blob = NULL,
                 video_blob = NULL, audit_blob = NULL, secondary_capability_hash = NULL,
-                secondary_issued_at = NULL, secondary_claimed_at = NULL,
+                secondary_issued_at = NULL, secondary_claimed_at = NULL, sweep_at = NULL,
                 cleared_at = COALESCE(cleared_at, $2)
              WHERE signature_id = $1",
         )
@@ -1070,6 +1073,22 @@ impl Store for PgStore {
 
     async fn purge_prints(&self, before_ms: i64) -> Result<u64> {
         prints::purge(&self.pool, before_ms).await
+    }
+
+    async fn sessions_due(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT signature_id FROM sessions
+             WHERE sweep_at IS NOT NULL AND sweep_at <= $1 AND cleared_at IS NULL
+                AND (live_lease_until IS NULL OR live_lease_until <= $1)
+             ORDER BY sweep_at LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("signature_id").map_err(Into::into))
+            .collect()
     }
 
     async fn acquire_live_lease(

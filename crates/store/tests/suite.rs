@@ -393,11 +393,11 @@ async fn secondary_link(s: Arc<dyn Store>) {
     assert!(s.issue_secondary("x2", "h4", NOW).await.unwrap());
     let try_count = s.session("x2").await.unwrap().unwrap().new.try_count;
     assert!(try_count >= 2, "the fixture session allows a retry");
-    s.save_live_state("x2", None, SessionStatus::Failed, 1, "{}")
+    s.save_live_state("x2", None, SessionStatus::Failed, 1, "{}", None)
         .await
         .unwrap();
     assert!(s.issue_secondary("x2", "h5", NOW + 1).await.unwrap());
-    s.save_live_state("x2", None, SessionStatus::Failed, try_count, "{}")
+    s.save_live_state("x2", None, SessionStatus::Failed, try_count, "{}", None)
         .await
         .unwrap();
     s.finish_session(
@@ -912,7 +912,7 @@ async fn live_lease(s: Arc<dyn Store>) {
     assert_eq!(won, vec![1], "exactly one of 16 racers holds the lease");
 
     // The holder writes and renews; nobody else gets in while it runs.
-    s.save_live_state("l1", Some(1), SessionStatus::Capturing, 1, "{}")
+    s.save_live_state("l1", Some(1), SessionStatus::Capturing, 1, "{}", None)
         .await
         .unwrap();
     assert!(s.renew_live_lease("l1", 1, NOW + 2_000).await.unwrap());
@@ -932,8 +932,15 @@ async fn live_lease(s: Arc<dyn Store>) {
     assert_eq!(f2, Some(2));
     assert!(!s.renew_live_lease("l1", 1, NOW + 9_000).await.unwrap());
     assert!(matches!(
-        s.save_live_state("l1", Some(1), SessionStatus::Failed, 1, "{\"stale\":1}")
-            .await,
+        s.save_live_state(
+            "l1",
+            Some(1),
+            SessionStatus::Failed,
+            1,
+            "{\"stale\":1}",
+            None
+        )
+        .await,
         Err(StoreError::LeaseLost)
     ));
     assert!(matches!(
@@ -982,6 +989,49 @@ async fn live_lease(s: Arc<dyn Store>) {
     );
 }
 
+/// Sessions that need the server without a page: due by their URL deadline from creation,
+/// by the deadline the live state gives, never while a connection holds the lease, never
+/// once cleared or once nothing can change.
+async fn sessions_due(s: Arc<dyn Store>) {
+    let a = s.create_account(account("sweep"), NOW).await.unwrap();
+    for id in ["d1", "d2", "d3"] {
+        s.create_session(session(id, a.id), None).await.unwrap();
+    }
+    let expires = NOW + 3_600_000;
+    assert!(s.sessions_due(expires - 1, 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.sessions_due(expires, 10).await.unwrap(),
+        vec!["d1", "d2", "d3"]
+    );
+    // A try running: due at its limit, earliest first, and the limit of results holds.
+    s.save_live_state(
+        "d2",
+        None,
+        SessionStatus::Capturing,
+        1,
+        "{}",
+        Some(NOW + 120_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.sessions_due(NOW + 120_000, 10).await.unwrap(), vec!["d2"]);
+    assert_eq!(s.sessions_due(expires, 1).await.unwrap(), vec!["d2"]);
+    // Not while a connection holds it; again once its lease has run out.
+    let fence = s
+        .acquire_live_lease("d2", NOW, NOW + 200_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s.sessions_due(NOW + 150_000, 10).await.unwrap().is_empty());
+    assert_eq!(s.sessions_due(NOW + 200_000, 10).await.unwrap(), vec!["d2"]);
+    // Nothing left to change, or cleared: never due.
+    s.save_live_state("d2", Some(fence), SessionStatus::Passed, 1, "{}", None)
+        .await
+        .unwrap();
+    s.clear_session("d3", NOW).await.unwrap();
+    assert_eq!(s.sessions_due(i64::MAX, 10).await.unwrap(), vec!["d1"]);
+}
+
 macro_rules! suite {
     ($($case:ident),*) => {
         mod sqlite {
@@ -1026,7 +1076,8 @@ suite!(
     frame_prints,
     frame_prints_in_bulk,
     try_failures,
-    live_lease
+    live_lease,
+    sessions_due
 );
 
 /// The database file and its WAL and shared-memory files, the blob directories and blobs

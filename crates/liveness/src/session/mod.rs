@@ -28,6 +28,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::challenge::{Challenge, ProductLevel};
 
+/// How long a verification may run before a session left in it (its connection died with
+/// the process) counts as abandoned. A verdict takes seconds.
+pub const VERIFY_LIMIT_MS: i64 = 60_000;
+
 /// One session (one signatureId). Plain data: serialize it to persist it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -44,6 +48,9 @@ pub struct Session {
     last_seq: Option<u32>,
     /// Latest `now_ms` seen, so a clock stepping back cannot reopen a window.
     clock_ms: i64,
+    /// When the running verification started (`Finished`); 0 before any.
+    #[serde(default)]
+    verifying_since_ms: i64,
 }
 
 impl Session {
@@ -65,6 +72,7 @@ impl Session {
             frames_this_try: 0,
             last_seq: None,
             clock_ms: created_at_ms,
+            verifying_since_ms: 0,
         }
     }
 
@@ -260,6 +268,7 @@ impl Session {
                     });
                 }
                 self.state = S::Verifying;
+                self.verifying_since_ms = now;
                 effects.push(Effect::StartVerification {
                     try_no: self.try_no,
                 });
@@ -294,6 +303,58 @@ impl Session {
         if self.state.try_running() || self.state == SessionState::Verifying {
             self.fail_try(reason, &mut effects);
         }
+        effects
+    }
+
+    /// When the server must look at this session again if no page is connected: the URL
+    /// deadline, and while a try runs its time limit (or its verdict's, for a verification
+    /// whose connection died). `None` once nothing can change any more.
+    pub fn unattended_deadline(&self) -> Option<i64> {
+        let expires = self.expires_at_ms();
+        let due = match &self.state {
+            s if s.is_terminal() => return None,
+            SessionState::Verifying => self.verifying_since_ms.saturating_add(VERIFY_LIMIT_MS),
+            s if s.try_running() => {
+                let try_deadline = self
+                    .try_started_at_ms
+                    .saturating_add(self.policy.try_time_limit_ms);
+                let finish_deadline = self
+                    .challenge
+                    .as_ref()
+                    .and_then(Challenge::last_deadline)
+                    .map(|d| d.saturating_add(self.policy.finish_grace_ms));
+                finish_deadline.map_or(try_deadline, |f| f.min(try_deadline))
+            }
+            _ => expires,
+        };
+        Some(due.min(expires))
+    }
+
+    /// Advances the clock of a session no page is connected to: a try whose time ran out
+    /// while its page was gone fails as [`FailReason::Abandoned`] (and so does a
+    /// verification whose connection died), the URL expires at its deadline.
+    pub fn unattended(&mut self, now_ms: i64) -> Vec<Effect> {
+        let verifying_since =
+            (self.state == SessionState::Verifying).then_some(self.verifying_since_ms);
+        self.clock_ms = self.clock_ms.max(now_ms);
+        let now = self.clock_ms;
+        let mut effects = Vec::new();
+        if self.state.try_running() && now < self.expires_at_ms() {
+            let due = self.unattended_deadline().unwrap_or(i64::MAX);
+            if now >= due {
+                self.fail_try(FailReason::Abandoned, &mut effects);
+                return effects;
+            }
+        }
+        if verifying_since.is_some_and(|since| now >= since.saturating_add(VERIFY_LIMIT_MS))
+            && now < self.expires_at_ms()
+        {
+            self.fail_try(FailReason::Abandoned, &mut effects);
+            return effects;
+        }
+        // Only a step reveal can fail here, and no page is there to be shown one: the
+        // deadlines above are what matters.
+        let _revealed = self.advance_clock(now, &mut effects).is_ok();
         effects
     }
 
@@ -404,6 +465,54 @@ mod tests {
             .apply(Event::PageOpened { now_ms: late + 3 }, &mut r)
             .unwrap();
         assert_eq!(fx, vec![Effect::TryStarted { try_no: 2 }]);
+    }
+
+    #[test]
+    fn a_try_whose_page_left_ends_at_its_limit_and_the_url_at_its_deadline() {
+        let mut r = StdRng::seed_from_u64(0);
+        let policy = SessionPolicy::default();
+        let limit = policy.try_time_limit_ms;
+        let mut s = Session::new(0, 2, ProductLevel::Standard, policy);
+        assert_eq!(s.unattended_deadline(), Some(3_600_000));
+        s.apply(Event::PageOpened { now_ms: 10 }, &mut r).unwrap();
+        assert_eq!(s.unattended_deadline(), Some(10 + limit));
+        // Before the limit nothing happens.
+        assert_eq!(s.unattended(limit), vec![]);
+        assert_eq!(s.state(), &SessionState::Opened);
+        let fx = s.unattended(10 + limit);
+        assert_eq!(
+            fx,
+            vec![Effect::TryFailed {
+                try_no: 1,
+                reason: FailReason::Abandoned,
+                retry_allowed: true,
+            }]
+        );
+        // A try is left: the session waits for its page until the URL runs out.
+        assert_eq!(s.unattended_deadline(), Some(3_600_000));
+        assert_eq!(s.unattended(3_600_000), vec![Effect::SessionExpired]);
+        assert_eq!(s.unattended_deadline(), None);
+    }
+
+    #[test]
+    fn a_verification_left_by_a_dead_connection_is_abandoned() {
+        let mut s = Session::new(0, 1, ProductLevel::Standard, SessionPolicy::default());
+        s.state = SessionState::Verifying;
+        s.try_no = 1;
+        s.clock_ms = 5_000;
+        s.verifying_since_ms = 5_000;
+        assert_eq!(s.unattended_deadline(), Some(5_000 + VERIFY_LIMIT_MS));
+        assert_eq!(s.unattended(5_000 + VERIFY_LIMIT_MS - 1), vec![]);
+        let fx = s.unattended(5_000 + VERIFY_LIMIT_MS);
+        assert_eq!(
+            fx,
+            vec![Effect::TryFailed {
+                try_no: 1,
+                reason: FailReason::Abandoned,
+                retry_allowed: false,
+            }]
+        );
+        assert_eq!(s.unattended_deadline(), None);
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub enum FailReason {
     Rejected,
     /// The try ran past its time limit or the page never finished.
     TimedOut,
-    /// The page was reopened in the middle of a challenge.
+    /// The page was reopened in the middle of a challenge, or went away and did not come
+    /// back before the try's time limit.
     Abandoned,
     /// An event out of order or out of bounds.
     ProtocolViolation,

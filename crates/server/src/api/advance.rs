@@ -208,6 +208,18 @@ pub async fn get_result(
             pricing: Pricing::Free,
         });
     }
+    if result.result_code == crate::live::conn::NOT_COMPLETED {
+        // Our addition: the session ended without any verdict; `ending.reason` says how.
+        data.insert("ending".into(), ending_of(result));
+        return Ok(Envelope {
+            code: crate::live::conn::NOT_COMPLETED,
+            message: "The user did not complete the liveness check; no verdict was reached"
+                .to_owned(),
+            data: Value::Object(data),
+            extra: Value::Null,
+            pricing: Pricing::Free,
+        });
+    }
     if result.result_code != "SUCCESS" {
         // Face-quality outcomes: the deprecated codes with their messages, never billed.
         let message = quality_message(&result.result_code).unwrap_or("Server error");
@@ -228,11 +240,21 @@ pub async fn get_result(
 
 /// `{lockedUntil, failures, windowMinutes}` of a session the lockout ended.
 pub fn lockout_of(result: &openliveness_store::SessionResult) -> Value {
+    recorded(result, "lockout")
+}
+
+/// `{reason, triesUsed, triesAllowed}` of a session that ended without a verdict.
+pub fn ending_of(result: &openliveness_store::SessionResult) -> Value {
+    recorded(result, "ending")
+}
+
+/// One entry of what was recorded with a result that is not a verdict.
+fn recorded(result: &openliveness_store::SessionResult, key: &str) -> Value {
     result
         .signals
         .as_deref()
         .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|mut v| v.get_mut("lockout").map(Value::take))
+        .and_then(|mut v| v.get_mut(key).map(Value::take))
         .unwrap_or(Value::Null)
 }
 

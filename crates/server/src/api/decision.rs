@@ -152,7 +152,9 @@ impl Decision {
             return None;
         }
         let result = session.result.as_ref()?;
-        if result.result_code == crate::live::conn::LOCKED_OUT {
+        if result.result_code == crate::live::conn::LOCKED_OUT
+            || result.result_code == crate::live::conn::NOT_COMPLETED
+        {
             return None;
         }
         let stored = result.signals.as_deref()?;

@@ -11,8 +11,6 @@ use url::Url;
 use crate::error::{ApiError, Iam};
 use crate::state::{now_ms, random_hex, sha256_hex, AppState};
 
-/// How long a session URL stays valid after it is issued.
-pub const SESSION_TTL_MS: i64 = 3_600_000;
 /// Longest redirect URL accepted.
 const MAX_URL_LEN: usize = 2048;
 /// Most tries a session may allow.
@@ -144,7 +142,7 @@ pub async fn create(
         audio: req.audio,
         ui_config,
         created_at: now,
-        expires_at: now + SESSION_TTL_MS,
+        expires_at: now.saturating_add(state.session_ttl_ms),
     };
     state
         .store

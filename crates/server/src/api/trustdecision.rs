@@ -243,6 +243,9 @@ pub async fn result(
         if r.result_code == crate::live::conn::LOCKED_OUT {
             obj.insert("lockout".into(), super::advance::lockout_of(r));
         }
+        if r.result_code == crate::live::conn::NOT_COMPLETED {
+            obj.insert("ending".into(), super::advance::ending_of(r));
+        }
         if let Some(decision) = Decision::of(&session) {
             let decision = serde_json::to_value(decision.trustdecision())
                 .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;

@@ -66,6 +66,11 @@ pub struct TryData {
 /// The result code of a session ended by the lockout (both facades show it as is).
 pub const LOCKED_OUT: &str = "LOCKED_OUT";
 
+/// The result code of a session that ended without any verdict: its last try timed out, was
+/// abandoned or broke the protocol, or its URL expired before a try finished. The reason is
+/// in the result's `ending` (both facades show the code as is).
+pub const NOT_COMPLETED: &str = "NOT_COMPLETED";
+
 /// The answer to a page whose user is locked out until `until`: say so and close.
 fn locked_out_reply(until: i64, now: i64) -> Reply {
     Reply {
@@ -106,6 +111,12 @@ pub struct Conn {
     /// stop without writing anything more.
     lease_lost: bool,
     lease_released: bool,
+    /// The session has a result (a verdict, or the lockout's), so an ending without a verdict
+    /// keeps it rather than writing one of its own.
+    has_result: bool,
+    /// This connection's place among the tries the replica runs at once (admission
+    /// control), held from `hello` until its try is over.
+    slot: Option<super::admission::Slot>,
     pub live: LiveSession,
     pub data: TryData,
     analyzer: Option<Analyzer>,
@@ -127,8 +138,15 @@ impl Conn {
                 let mut policy = SessionPolicy::default();
                 policy.challenge.step_window_ms = state.step_window_ms;
                 policy.try_time_limit_ms = state.try_time_limit_ms;
+                // The URL deadline is the one Get Token gave the integrator.
+                policy.url_ttl_ms = session
+                    .new
+                    .expires_at
+                    .saturating_sub(session.new.created_at)
+                    .max(0);
                 LiveSession::new(session.new.created_at, session.new.try_count, level, policy)
             });
+        let has_result = session.result.is_some();
         Conn {
             state,
             engine,
@@ -139,6 +157,8 @@ impl Conn {
             fence: None,
             lease_lost: false,
             lease_released: false,
+            has_result,
+            slot: None,
             live,
             data: TryData::default(),
             analyzer: Some(Analyzer::default()),
@@ -315,6 +335,7 @@ impl Conn {
             }
             tracing::error!(error = %e, "cannot record the verdict");
         } else {
+            self.has_result = true;
             let outcome = match (verdict.passed, verdict.quality.is_some()) {
                 (true, _) => "passed",
                 (false, true) => "quality",
@@ -389,7 +410,15 @@ impl Conn {
         }
     }
 
+    /// Writes what the state machine says: first, when the session has just ended without
+    /// any verdict, its final result ([`NOT_COMPLETED`], which queues its webhook); then the
+    /// state, its status, and when to look at it again should no page come back.
     async fn persist(&mut self) {
+        self.end_without_verdict().await;
+        if !self.live.state().try_running() && *self.live.state() != SessionState::Verifying {
+            // The try is over: its place goes to the next one.
+            self.slot = None;
+        }
         let status = match self.live.state() {
             SessionState::Created => SessionStatus::Created,
             SessionState::Opened => SessionStatus::Opened,
@@ -417,6 +446,7 @@ impl Conn {
                 status,
                 self.live.try_no(),
                 &json,
+                self.live.unattended_deadline(),
             )
             .await
         {
@@ -425,6 +455,85 @@ impl Conn {
             }
             tracing::error!(error = %e, "cannot persist the session state");
         }
+    }
+
+    /// Why the session ended without a verdict, if it just did: its last try failed other
+    /// than by a verdict, or its URL expired, and it holds no result yet.
+    fn ending(&self) -> Option<&'static str> {
+        if self.has_result {
+            return None;
+        }
+        match self.live.state() {
+            SessionState::Failed {
+                reason,
+                retry_allowed: false,
+            } if *reason != FailReason::Rejected => Some(fail_reason_name(*reason)),
+            SessionState::Expired => Some("EXPIRED"),
+            _ => None,
+        }
+    }
+
+    /// Records the final result of a session that ended without any verdict, so Get Result
+    /// answers it and the integrator's webhook fires. A failure is logged; the sweeper finds
+    /// the session again (its `sweep_at` stays due).
+    async fn end_without_verdict(&mut self) {
+        let Some(reason) = self.ending() else { return };
+        let signals = serde_json::json!({
+            "ending": {
+                "reason": reason,
+                "triesUsed": self.live.try_no(),
+                "triesAllowed": self.live.tries_allowed(),
+            }
+        })
+        .to_string();
+        let result = openliveness_store::SessionResult {
+            result_code: NOT_COMPLETED.to_owned(),
+            signals: Some(signals),
+            use_slave_url: self.secondary_device,
+            ..Default::default()
+        };
+        let status = match self.live.state() {
+            SessionState::Expired => SessionStatus::Expired,
+            _ => SessionStatus::Failed,
+        };
+        match self
+            .state
+            .store
+            .finish_session(
+                self.session.signature_id(),
+                self.fence,
+                status,
+                result,
+                now_ms(),
+            )
+            .await
+        {
+            Ok(()) => {
+                self.has_result = true;
+                crate::telemetry::verdict("not_completed", None);
+                tracing::info!(
+                    signature_id = self.session.signature_id(),
+                    reason,
+                    "session ended without a verdict"
+                );
+            }
+            Err(e) => {
+                if matches!(e, openliveness_store::StoreError::LeaseLost) {
+                    self.lease_lost = true;
+                }
+                tracing::error!(error = %e, "cannot record the session's ending");
+            }
+        }
+    }
+
+    /// Moves a session no page is connected to on by the clock (the sweeper holds its
+    /// lease): an abandoned try fails at its limit, the URL expires, and an ending without
+    /// a verdict is recorded.
+    pub async fn unattended(&mut self, now: i64) {
+        let effects = self.live.unattended(now);
+        // No page hears these messages; the effects still reset the try's data.
+        let _unheard = self.handle_effects(effects).await;
+        self.persist().await;
     }
 
     /// The session's current settings, sent in answer to `hello`.
@@ -632,7 +741,7 @@ impl Conn {
                 use_slave_url: self.secondary_device,
             },
         };
-        if let Err(e) = self
+        match self
             .state
             .store
             .finish_session(
@@ -644,10 +753,13 @@ impl Conn {
             )
             .await
         {
-            if matches!(e, openliveness_store::StoreError::LeaseLost) {
-                self.lease_lost = true;
+            Ok(()) => self.has_result = true,
+            Err(e) => {
+                if matches!(e, openliveness_store::StoreError::LeaseLost) {
+                    self.lease_lost = true;
+                }
+                tracing::error!(error = %e, "cannot record the lockout in the session");
             }
-            tracing::error!(error = %e, "cannot record the lockout in the session");
         }
         Some(locked_out_reply(until, now))
     }
@@ -661,9 +773,41 @@ impl Conn {
                 return refusal;
             }
         }
+        if let Ok(ClientMsg::Hello { .. }) = protocol::parse_text(text) {
+            if let Some(refusal) = self.admit(arrival) {
+                return refusal;
+            }
+        }
         match self.text(text, arrival).await {
             Ok(messages) => Reply::send(messages),
             Err(e) => self.fail(e).await,
+        }
+    }
+
+    /// At `hello`: `Some(reply)` refusing the try, with nothing changed, when this replica
+    /// already runs all the tries it can measure on time (`admission`).
+    fn admit(&mut self, now: i64) -> Option<Reply> {
+        if self.slot.is_some() || self.live.state().is_terminal() {
+            return None;
+        }
+        match self.state.admission.admit(now) {
+            Ok(slot) => {
+                self.slot = Some(slot);
+                None
+            }
+            Err(refusal) => {
+                metrics::counter!(crate::telemetry::LIVE_REFUSED, "reason" => "overloaded")
+                    .increment(1);
+                tracing::info!(
+                    signature_id = self.session.signature_id(),
+                    running = self.state.admission.running(),
+                    lag_ms = self.state.admission.lag_at(now),
+                    "try refused: the server is busy"
+                );
+                Some(Self::closing(ProtocolError::Overloaded {
+                    retry_after_s: refusal.retry_after_s,
+                }))
+            }
         }
     }
 
@@ -678,7 +822,14 @@ impl Conn {
     /// A refused message: tell the page why, fail the try, close the connection.
     pub async fn fail(&mut self, e: ProtocolError) -> Reply {
         let mut messages = vec![e.message()];
-        let effects = self.live.abort_try(now_ms(), FailReason::ProtocolViolation);
+        // A page that went quiet (a phone switching apps, a lost network) left its try; any
+        // other refusal is a client breaking the protocol.
+        let reason = if matches!(e, ProtocolError::Idle) {
+            FailReason::Abandoned
+        } else {
+            FailReason::ProtocolViolation
+        };
+        let effects = self.live.abort_try(now_ms(), reason);
         // A client that broke the protocol during a try counts towards the lockout; a page
         // that merely went quiet (a phone switching apps) does not.
         let try_failed = effects
@@ -787,6 +938,10 @@ impl Conn {
         .await
         .map_err(|_| ProtocolError::BadImage)?;
         self.analyzer = Some(analyzer);
+        let measured_at = now_ms();
+        self.state.admission.measured(arrival, measured_at);
+        metrics::histogram!(crate::telemetry::MEASURE_LAG)
+            .record((measured_at - arrival).max(0) as f64 / 1e3);
         self.data.measure_ms += took.as_secs_f64() * 1e3;
         crate::telemetry::frame_measured(took.as_secs_f64());
         let analysed = analysed.map_err(|_| ProtocolError::BadImage)?;

@@ -7,11 +7,13 @@
 //! stamps every arrival the moment it is read, before it waits behind the measuring of
 //! earlier frames; the vision work runs on blocking threads, never on the reactor.
 
+pub mod admission;
 pub mod audit;
 pub mod conn;
 pub mod observe;
 pub mod protocol;
 pub mod record;
+pub mod sweep;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

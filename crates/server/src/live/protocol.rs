@@ -83,6 +83,8 @@ pub enum ProtocolError {
     Unavailable,
     #[error("the server is restarting; try again in a moment")]
     ShuttingDown,
+    #[error("the server is busy with other checks; try again in {retry_after_s} s")]
+    Overloaded { retry_after_s: i64 },
 }
 
 impl ProtocolError {
@@ -109,6 +111,7 @@ impl ProtocolError {
             ProtocolError::Idle => "IDLE_TIMEOUT",
             ProtocolError::Busy { .. } | ProtocolError::TakenOver => "SESSION_BUSY",
             ProtocolError::Unavailable | ProtocolError::ShuttingDown => "SERVER_UNAVAILABLE",
+            ProtocolError::Overloaded { .. } => "SERVER_BUSY",
         }
     }
 }

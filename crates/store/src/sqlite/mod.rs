@@ -411,9 +411,9 @@ impl Store for SqliteStore {
                     "INSERT INTO sessions (signature_id, account_id, access_key, facade,
                         capability_hash, td_token, region, user_id, return_url, failed_return_url,
                         try_count, product_level, locale, audio, iframe, ui_config, status,
-                        created_at, expires_at)
+                        created_at, expires_at, sweep_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                        ?16, 'created', ?17, ?18)",
+                        ?16, 'created', ?17, ?18, ?18)",
                     params![
                         s.signature_id,
                         s.account_id,
@@ -484,6 +484,7 @@ impl Store for SqliteStore {
         status: SessionStatus,
         tries_used: u32,
         live_state: &str,
+        sweep_at: Option<i64>,
     ) -> Result<()> {
         let id = signature_id.to_owned();
         let state = live_state.to_owned();
@@ -491,10 +492,18 @@ impl Store for SqliteStore {
             .write(move |c| {
                 let n = c
                     .prepare_cached(
-                        "UPDATE sessions SET status = ?2, tries_used = ?3, live_state = ?4
+                        "UPDATE sessions SET status = ?2, tries_used = ?3, live_state = ?4,
+                            sweep_at = ?6
                          WHERE signature_id = ?1 AND (?5 IS NULL OR live_fence = ?5)",
                     )?
-                    .execute(params![id, status.as_str(), tries_used, state, fence])?;
+                    .execute(params![
+                        id,
+                        status.as_str(),
+                        tries_used,
+                        state,
+                        fence,
+                        sweep_at
+                    ])?;
                 if n == 0 {
                     return Err(not_written(c, &id, fence)?);
                 }
@@ -626,7 +635,8 @@ impl Store for SqliteStore {
                     "UPDATE sessions SET user_id = NULL, image_far_blob = NULL,
                         image_near_blob = NULL, video_blob = NULL, audit_blob = NULL,
                         secondary_capability_hash = NULL, secondary_issued_at = NULL,
-                        secondary_claimed_at = NULL, cleared_at = COALESCE(cleared_at, ?2)
+                        secondary_claimed_at = NULL, sweep_at = NULL,
+                        cleared_at = COALESCE(cleared_at, ?2)
                      WHERE signature_id = ?1",
                     params![id, now_ms],
                 )?;
@@ -1007,6 +1017,20 @@ impl Store for SqliteStore {
                 return Ok(total);
             }
         }
+    }
+
+    async fn sessions_due(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT signature_id FROM sessions
+                 WHERE sweep_at IS NOT NULL AND sweep_at <= ?1 AND cleared_at IS NULL
+                    AND (live_lease_until IS NULL OR live_lease_until <= ?1)
+                 ORDER BY sweep_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms, limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
     }
 
     async fn acquire_live_lease(
