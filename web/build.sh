@@ -18,7 +18,7 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "$want" >"$stamp"
 fi
 
-newest_source=$(find index.html vite.config.ts tsconfig.json package-lock.json src public -type f -newer dist/index.html 2>/dev/null | head -1 || true)
+newest_source=$(find index.html vite.config.ts tsconfig.json package.json package-lock.json compress.mjs src public -type f -newer dist/index.html 2>/dev/null | head -1 || true)
 if [[ -f dist/index.html && -z $newest_source ]]; then
   echo "web: dist/ is up to date"
   exit 0

@@ -6,7 +6,9 @@
 //! page that says so (and names `bash web/build.sh`) is embedded instead, with a warning, so
 //! the server always builds.
 //!
-//! The ETags are the first 16 bytes of each file's SHA-256 (the `sha2` crate).
+//! The ETags are the first 16 bytes of each file's SHA-256 (the `sha2` crate). A file's
+//! precompressed forms (`NAME.br`, `NAME.gz`, written by `web/compress.mjs`) are embedded
+//! with it.
 //!
 //! A build script fails the build by panicking, so the workspace's panic lints are off here.
 
@@ -75,15 +77,26 @@ fn main() {
     code.push_str("pub static FILES: &[EmbeddedFile] = &[\n");
     for (rel, abs) in &files {
         let bytes = fs::read(abs).unwrap_or_else(|e| panic!("read {}: {e}", abs.display()));
+        // The precompressed siblings web/compress.mjs wrote, when compressing paid.
+        let sibling = |ext: &str| {
+            let p = PathBuf::from(format!("{}.{ext}", path_str(abs)));
+            if p.is_file() {
+                format!("Some(include_bytes!({:?}))", path_str(&p))
+            } else {
+                "None".to_owned()
+            }
+        };
         let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let _ = writeln!(
             code,
             "    EmbeddedFile {{ path: {rel:?}, bytes: include_bytes!({:?}), content_type: {:?}, \
-             etag: \"\\\"{etag}\\\"\", immutable: {} }},",
+             etag: \"\\\"{etag}\\\"\", immutable: {}, br: {}, gzip: {} }},",
             path_str(abs),
             content_type(rel),
             is_hashed(rel),
+            sibling("br"),
+            sibling("gz"),
         );
     }
     code.push_str("];\n");
@@ -131,7 +144,8 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        if rel == "index.html" {
+        // index.html is served apart; `.br`/`.gz` files ride with the file they compress.
+        if rel == "index.html" || rel.ends_with(".br") || rel.ends_with(".gz") {
             continue;
         }
         if !rel

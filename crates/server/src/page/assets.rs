@@ -3,7 +3,9 @@
 //!
 //! What must stay true: only embedded files and allow-listed model names are ever served
 //! (no path from the request reaches the file system); a name that carries a content hash
-//! may be cached forever, anything else is revalidated with its strong ETag.
+//! may be cached forever, anything else is revalidated with its strong ETag; a file stored in
+//! several codings (plain, Brotli and gzip, compressed at build time) is answered in the one
+//! `Accept-Encoding` prefers, each coding with its own strong ETag and `Vary: Accept-Encoding`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,6 +29,62 @@ pub struct EmbeddedFile {
     pub etag: &'static str,
     /// The name carries a content hash: the bytes never change under it.
     pub immutable: bool,
+    /// The same bytes compressed with Brotli and with gzip at build time, where it paid.
+    pub br: Option<&'static [u8]>,
+    pub gzip: Option<&'static [u8]>,
+}
+
+/// A content coding the page's files are stored in besides their plain bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Br,
+    Gzip,
+}
+
+impl Coding {
+    fn token(self) -> &'static str {
+        match self {
+            Coding::Br => "br",
+            Coding::Gzip => "gzip",
+        }
+    }
+}
+
+/// Which of `offered` (in our order of preference) the request's `Accept-Encoding` takes:
+/// the one with the highest q-value, `*` standing for codings it does not name, `q=0`
+/// refusing. `None`: send the plain bytes.
+fn accepted(req: &HeaderMap, offered: &[Coding]) -> Option<Coding> {
+    let mut named: Vec<(String, f32)> = Vec::new();
+    for value in req.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            named.push((name, q.clamp(0.0, 1.0)));
+        }
+    }
+    let q_of = |name: &str| {
+        named
+            .iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| named.iter().find(|(n, _)| n == "*"))
+            .map_or(0.0, |(_, q)| *q)
+    };
+    let mut best: Option<(Coding, f32)> = None;
+    for &c in offered {
+        let q = q_of(c.token());
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((c, q));
+        }
+    }
+    best.map(|(c, _)| c)
 }
 
 mod generated {
@@ -64,13 +122,33 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     } else {
         REVALIDATE
     };
-    respond(
-        &headers,
-        file.etag,
-        file.content_type,
-        cache,
-        Body::from(file.bytes),
-    )
+    let offered: Vec<Coding> = [file.br.map(|_| Coding::Br), file.gzip.map(|_| Coding::Gzip)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let coding = accepted(&headers, &offered);
+    let (bytes, etag) = match coding {
+        Some(Coding::Br) => (file.br.unwrap_or(file.bytes), tagged(file.etag, "br")),
+        Some(Coding::Gzip) => (file.gzip.unwrap_or(file.bytes), tagged(file.etag, "gz")),
+        None => (file.bytes, file.etag.to_owned()),
+    };
+    let mut resp = respond(&headers, &etag, file.content_type, cache, Body::from(bytes));
+    let h = resp.headers_mut();
+    if !offered.is_empty() {
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if let Some(c) = coding {
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(c.token()),
+        );
+    }
+    resp
+}
+
+/// The strong ETag of one coding of a file: each stored form has its own.
+fn tagged(etag: &str, coding: &str) -> String {
+    format!("{}-{coding}\"", etag.trim_end_matches('"'))
 }
 
 /// `GET /h5/models/{name}` — an allow-listed model file from the models directory.
@@ -84,13 +162,31 @@ pub async fn model(
     };
     let path = super::models_dir(&state).join(name);
     match load_model(path).await {
-        Ok(m) => respond(
-            &headers,
-            &m.etag,
-            "application/octet-stream",
-            MODEL_CACHE,
-            Body::from(m.bytes.clone()),
-        ),
+        Ok(m) => {
+            let gzipped = m
+                .gzip
+                .as_ref()
+                .filter(|_| accepted(&headers, &[Coding::Gzip]).is_some());
+            let (bytes, etag) = match gzipped {
+                Some(gz) => (gz.clone(), tagged(&m.etag, "gz")),
+                None => (m.bytes.clone(), m.etag.clone()),
+            };
+            let mut resp = respond(
+                &headers,
+                &etag,
+                "application/octet-stream",
+                MODEL_CACHE,
+                Body::from(bytes),
+            );
+            let h = resp.headers_mut();
+            if m.gzip.is_some() {
+                h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            }
+            if gzipped.is_some() {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            resp
+        }
         Err(e) => {
             tracing::warn!(model = %name, error = %e, "browser model not available");
             ApiError::Client(StatusCode::NOT_FOUND).into_response()
@@ -103,6 +199,8 @@ struct CachedModel {
     len: u64,
     modified: Option<SystemTime>,
     bytes: axum::body::Bytes,
+    /// The same bytes gzipped, when that makes them smaller by a tenth or more.
+    gzip: Option<axum::body::Bytes>,
     etag: String,
 }
 
@@ -124,10 +222,17 @@ async fn load_model(path: PathBuf) -> std::io::Result<Arc<CachedModel>> {
     }
     let bytes = tokio::fs::read(&path).await?;
     let etag = format!("\"{}\"", &crate::state::sha256_hex(&bytes)[..32]);
+    let (bytes, gzip) = tokio::task::spawn_blocking(move || {
+        let gz = gzip(&bytes).filter(|gz| gz.len() * 10 <= bytes.len() * 9);
+        (bytes, gz)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     let model = Arc::new(CachedModel {
         len: bytes.len() as u64,
         modified,
         bytes: bytes.into(),
+        gzip: gzip.map(Into::into),
         etag,
     });
     if let Ok(mut c) = cache.lock() {
@@ -135,6 +240,14 @@ async fn load_model(path: PathBuf) -> std::io::Result<Arc<CachedModel>> {
         c.push((path, model.clone()));
     }
     Ok(model)
+}
+
+/// `bytes` gzipped at the best level; `None` if the encoder fails (the plain bytes serve).
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).ok()?;
+    enc.finish().ok()
 }
 
 /// A static answer: `304` when the browser's copy is current, else the bytes.
@@ -182,5 +295,38 @@ mod tests {
         }
         assert!(embedded("../Cargo.toml").is_none());
         assert!(INDEX_HTML.contains("</head>"));
+    }
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn the_coding_follows_accept_encoding() {
+        use Coding::*;
+        let both = [Br, Gzip];
+        assert_eq!(accepted(&HeaderMap::new(), &both), None);
+        assert_eq!(
+            accepted(&accepting("gzip, deflate, br, zstd"), &both),
+            Some(Br)
+        );
+        assert_eq!(accepted(&accepting("gzip, deflate"), &both), Some(Gzip));
+        assert_eq!(accepted(&accepting("br;q=0.5, gzip"), &both), Some(Gzip));
+        assert_eq!(accepted(&accepting("br;q=0, gzip;q=0"), &both), None);
+        assert_eq!(accepted(&accepting("identity"), &both), None);
+        assert_eq!(accepted(&accepting("*"), &both), Some(Br));
+        assert_eq!(
+            accepted(&accepting("*;q=0.2, gzip;q=0.8"), &both),
+            Some(Gzip)
+        );
+        assert_eq!(accepted(&accepting("BR"), &both), Some(Br));
+        assert_eq!(accepted(&accepting("br"), &[Gzip]), None);
+        assert_eq!(accepted(&accepting(";;, ,q=x"), &both), None);
+        assert_eq!(tagged("\"abc\"", "br"), "\"abc-br\"");
     }
 }
