@@ -7,7 +7,7 @@ import { Detector, type Analysis } from './detector';
 import { background, button, h, icon, styled } from './dom';
 import { Steadiness, pose, tipFor, type Tip } from './guidance';
 import { isCentre } from './follow';
-import { format, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
+import { format, forDesktop, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
 import { resolveLook, resultButtons, type Look } from './look';
 import { finish, hello, Kind, positioned, secondsLeft, type Action, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
@@ -134,7 +134,7 @@ export class App {
     this.offset = this.boot.serverTime - Date.now();
     this.triesLeft = Math.max(0, this.boot.tryCount - this.boot.triesUsed);
     this.locale = pickLocale(this.boot.locale, (this.boot.ui?.locale as string) ?? null, navigator.language);
-    this.s = STRINGS[this.locale];
+    this.s = isDesktop() ? forDesktop(STRINGS[this.locale]) : STRINGS[this.locale];
     this.look = resolveLook(this.boot.ui, this.s, isDesktop());
     this.applyLocale();
     this.view = new View(this.look, this.s);
@@ -334,8 +334,9 @@ export class App {
       case 'error':
         this.lastError = `${m.code}: ${m.message}`;
         // Refusals that end the connection with no try failed: another window or device
-        // holds this session, or the server cannot start a check now. Say so, offer a retry.
-        if (m.code === 'SESSION_BUSY' || m.code === 'SERVER_UNAVAILABLE') {
+        // holds this session, or the server cannot start a check now (restarting, or busy
+        // with as many checks as it can measure on time). Say so, offer a retry.
+        if (m.code === 'SESSION_BUSY' || m.code === 'SERVER_UNAVAILABLE' || m.code === 'SERVER_BUSY') {
           this.streaming = false;
           this.phase = 'done';
           this.fatal(m.code === 'SESSION_BUSY' ? this.s.sessionBusy : this.s.serverUnavailable, '', true);
@@ -551,7 +552,7 @@ export class App {
     this.speaker.stop();
     const over = m.passed || !m.retryAllowed;
     if (this.boot.secondary && over) {
-      this.finishedOnSecondary();
+      this.finishedOnSecondary(m.passed);
       return;
     }
     this.showResult(m.passed, m.score ?? null, m.retryAllowed, m.triesLeft, m.redirectUrl ?? null, null);
@@ -656,7 +657,7 @@ export class App {
     const why = reason === 'ABANDONED' ? this.s.reasonAbandoned : this.s.reasonProtocol;
     const cause = this.lastError ? `${why} (${this.lastError})` : why;
     if (this.boot.secondary && !retry) {
-      this.finishedOnSecondary();
+      this.finishedOnSecondary(false);
       return;
     }
     this.showResult(false, null, retry, triesLeft, null, cause);
@@ -689,12 +690,17 @@ export class App {
     await this.connectAndHello();
   }
 
-  private finishedOnSecondary(): void {
+  /** The second device's last page: the outcome as it is (a failed check is never shown as
+   *  done with a green mark), and the way back to the first browser. */
+  private finishedOnSecondary(passed: boolean): void {
     this.stopCamera();
     const f = this.look.finished;
     this.view.state('finished');
-    this.view.panelReplace(icon(f.icon) ?? h('div', { class: 'mark ok', 'aria-hidden': 'true' }), styled('h2', f.bold), styled('p', f.tip, { class: 'lead' }));
-    this.speaker.say(f.bold.text, true);
+    document.body.dataset.result = passed ? 'passed' : 'failed';
+    const bold = passed ? f.bold : { text: this.s.failedTitle, color: f.bold.color };
+    const mark = h('div', { class: `mark ${passed ? 'ok' : 'bad'}`, 'aria-hidden': 'true' });
+    this.view.panelReplace((passed ? icon(f.icon) : null) ?? mark, styled('h2', bold), styled('p', f.tip, { class: 'lead' }));
+    this.speaker.say(bold.text, true);
   }
 
   private expired(): void {

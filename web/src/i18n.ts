@@ -19,6 +19,7 @@ const en = {
   qrDeniedTip: 'Scan this code with your phone camera, or copy the link and open it in another browser.',
   qrIssueTitle: 'Your camera is not available',
   qrIssueTip: 'Scan this code with another phone, or copy the link and open it in another browser.',
+  qrIssueTipDesktop: 'Scan this code with your phone camera, or copy the link and open it on a device with a camera.',
   copyLink: 'Copy link',
   linkCopied: 'Link copied',
   waitingOther: 'Waiting for the other device…',
@@ -62,6 +63,7 @@ const en = {
   followCentre: 'Now back to the centre',
   actMoveCloser: 'Move your face closer to the camera',
   actNear: 'Now bring the phone closer to your face',
+  actNearDesktop: 'Now move your face closer to the camera',
   actGetReady: 'Get ready…',
   uploading: 'Uploading…',
   verifying: 'Verifying…',
@@ -107,6 +109,7 @@ const zh: Strings = {
   qrDeniedTip: '用手机相机扫描此二维码，或复制链接在其他浏览器中打开。',
   qrIssueTitle: '摄像头不可用',
   qrIssueTip: '用另一部手机扫描此二维码，或复制链接在其他浏览器中打开。',
+  qrIssueTipDesktop: '用手机相机扫描此二维码，或复制链接在有摄像头的设备上打开。',
   copyLink: '复制链接',
   linkCopied: '链接已复制',
   waitingOther: '等待其他设备完成…',
@@ -150,6 +153,7 @@ const zh: Strings = {
   followCentre: '现在回到中间',
   actMoveCloser: '请将脸靠近摄像头',
   actNear: '现在请把手机靠近脸部',
+  actNearDesktop: '现在请把脸靠近摄像头',
   actGetReady: '准备…',
   uploading: '上传中…',
   verifying: '验证中…',
@@ -192,6 +196,7 @@ const id: Strings = {
   qrDeniedTip: 'Pindai kode ini dengan kamera ponsel, atau salin tautan dan buka di browser lain.',
   qrIssueTitle: 'Kamera Anda tidak tersedia',
   qrIssueTip: 'Pindai kode ini dengan ponsel lain, atau salin tautan dan buka di browser lain.',
+  qrIssueTipDesktop: 'Pindai kode ini dengan kamera ponsel Anda, atau salin tautan dan buka di perangkat yang memiliki kamera.',
   copyLink: 'Salin tautan',
   linkCopied: 'Tautan disalin',
   waitingOther: 'Menunggu perangkat lain…',
@@ -235,6 +240,7 @@ const id: Strings = {
   followCentre: 'Sekarang kembali ke tengah',
   actMoveCloser: 'Dekatkan wajah ke kamera',
   actNear: 'Sekarang dekatkan ponsel ke wajah Anda',
+  actNearDesktop: 'Sekarang dekatkan wajah Anda ke kamera',
   actGetReady: 'Bersiap…',
   uploading: 'Mengunggah…',
   verifying: 'Memverifikasi…',
@@ -277,6 +283,7 @@ const ar: Strings = {
   qrDeniedTip: 'امسح هذا الرمز بكاميرا هاتفك، أو انسخ الرابط وافتحه في متصفح آخر.',
   qrIssueTitle: 'الكاميرا غير متاحة',
   qrIssueTip: 'امسح هذا الرمز بهاتف آخر، أو انسخ الرابط وافتحه في متصفح آخر.',
+  qrIssueTipDesktop: 'امسح هذا الرمز بكاميرا هاتفك، أو انسخ الرابط وافتحه على جهاز به كاميرا.',
   copyLink: 'نسخ الرابط',
   linkCopied: 'تم نسخ الرابط',
   waitingOther: 'في انتظار الجهاز الآخر…',
@@ -320,6 +327,7 @@ const ar: Strings = {
   followCentre: 'والآن عُد إلى المنتصف',
   actMoveCloser: 'قرّب وجهك من الكاميرا',
   actNear: 'الآن قرّب الهاتف من وجهك',
+  actNearDesktop: 'الآن قرّب وجهك من الكاميرا',
   actGetReady: 'استعد…',
   uploading: 'جارٍ الرفع…',
   verifying: 'جارٍ التحقق…',
@@ -349,6 +357,11 @@ const ar: Strings = {
 };
 
 export const STRINGS: Record<Locale, Strings> = { en, zh, id, ar };
+
+/** The texts for a computer: its camera is fixed and it is not "another phone". */
+export function forDesktop(s: Strings): Strings {
+  return { ...s, actNear: s.actNearDesktop, qrIssueTip: s.qrIssueTipDesktop };
+}
 
 /** The page's locale: ConfigureUI's `locale` wins over the token request's, English by default. */
 export function pickLocale(...candidates: (string | null | undefined)[]): Locale {

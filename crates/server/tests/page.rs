@@ -602,6 +602,18 @@ async fn demo_site_runs_both_flows_through_the_api() {
     );
     let html = home.text().await.unwrap();
     assert!(html.contains("Start (redirect flow)") && html.contains("Start (iframe flow)"));
+    // A developer trying the demo gets the sandbox's keys and where the API is described.
+    let keys: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(app.data_dir.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let access_key = keys["accessKey"].as_str().unwrap();
+    assert!(html.contains(access_key) && html.contains(keys["secretKey"].as_str().unwrap()));
+    assert!(html.contains("href=\"/openapi.json\"") && html.contains("docs/api.md"));
+    assert!(html.contains(&format!(
+        "{}/openapi/auth/ticket/v1/generate-token",
+        app.base
+    )));
     for (path, ty) in [
         ("/demo/site.css", "text/css"),
         ("/demo/site.js", "text/javascript"),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { format, LOCALES, pickLocale, placeholders, RTL, STRINGS } from '../../src/i18n';
+import { format, forDesktop, LOCALES, pickLocale, placeholders, RTL, STRINGS } from '../../src/i18n';
 
 describe('languages', () => {
   const keys = Object.keys(STRINGS.en).sort();
@@ -19,6 +19,17 @@ describe('languages', () => {
       expect(same, l).toEqual([]);
     }
   });
+  it('a computer is not asked to move "the phone" nor told to use "another phone"', () => {
+    for (const l of LOCALES) {
+      const d = forDesktop(STRINGS[l]);
+      expect(d.actNear).toBe(STRINGS[l].actNearDesktop);
+      expect(d.qrIssueTip).toBe(STRINGS[l].qrIssueTipDesktop);
+      expect(d.actNear).not.toBe(STRINGS[l].actNear);
+    }
+    expect(forDesktop(STRINGS.en).actNear).not.toMatch(/phone/);
+    expect(forDesktop(STRINGS.en).qrIssueTip).not.toMatch(/another phone/);
+  });
+
   it('Arabic is right-to-left, the others are not', () => {
     expect([...RTL]).toEqual(['ar']);
   });

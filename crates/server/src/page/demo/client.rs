@@ -70,6 +70,11 @@ impl ApiClient {
         &self.credentials.access_key
     }
 
+    /// The demo account's keys, shown on the demo's home page (demo mode only).
+    pub fn credentials(&self) -> &KeyCredentials {
+        &self.credentials
+    }
+
     /// A valid access token, from the cache or from `generate-token`.
     pub async fn access_token(&self) -> Result<String, ClientError> {
         let mut cached = self.token.lock().await;

@@ -66,10 +66,11 @@ enum Flow {
 }
 
 async fn home(State(state): State<AppState>) -> Response {
-    if demo_site(&state).is_none() {
+    let Some(site) = demo_site(&state) else {
         return not_found();
-    }
-    page(StatusCode::OK, &state, views::home())
+    };
+    let html = views::home(site.api.credentials(), &state.public_url);
+    page(StatusCode::OK, &state, html)
 }
 
 /// `POST /demo/start` (form field `flow`): creates a session through the API.
