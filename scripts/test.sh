@@ -15,6 +15,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A clean clone (as CI makes) has no target/: it builds into a directory kept between
+# checkouts, ~/.cache/openliveness/target, so compiled dependencies are reused; cargo's own
+# fingerprints decide what is stale. An existing target/ or CARGO_TARGET_DIR is left alone.
+if [[ -z "${CARGO_TARGET_DIR:-}" && ! -e target ]]; then
+  mkdir -p "$HOME/.cache/openliveness/target"
+  ln -s "$HOME/.cache/openliveness/target" target
+  echo "target/ -> $HOME/.cache/openliveness/target (compiled dependencies shared between checkouts)"
+fi
+
 step "checking that PostgreSQL answers"
 pg_url="${OPENLIVENESS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if command -v pg_isready >/dev/null 2>&1; then
