@@ -5,12 +5,12 @@ import { readBoot, socketUrl, type Boot } from './boot';
 import { isCameraFailure, openCamera, type CameraFailure } from './camera';
 import { Detector, type Analysis } from './detector';
 import { background, button, h, icon, styled } from './dom';
-import { Steadiness, pose, tipFor, type Tip } from './guidance';
+import { Steadiness, TipHold, pose, tipFor, type Tip } from './guidance';
 import { isCentre } from './follow';
 import { format, forDesktop, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
 import { resolveLook, resultButtons, type Look } from './look';
-import { finish, hello, Kind, positioned, secondsLeft, type Action, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
+import { finish, hello, Kind, positioned, secondsLeft, type Action, type ResultHint, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
 import { qrCanvas } from './qr';
 import { Recorder } from './recorder';
 import { Speaker } from './speech';
@@ -92,6 +92,7 @@ export class App {
   // Per try.
   private phase: Phase = 'idle';
   private steady = new Steadiness(STEADY_FRAMES);
+  private tipHold = new TipHold();
   private positionedAt = 0;
   private baselineSizes: number[] = [];
   private steps: StepMsg[] = [];
@@ -105,7 +106,8 @@ export class App {
   private watchdog = 0;
   private countdownTimer = 0;
   /** Detector counters for the benchmark; firstGuidanceAt is ms since navigation. */
-  readonly stats: { analysed: number; analyseMs: number; firstGuidanceAt: number; faces: number; size: number; tip: string; pose?: unknown } = { analysed: 0, analyseMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '' };
+  /** tipChanges counts the tips shown (held), rawTipChanges the frames' own, for the guidance test. */
+  readonly stats: { analysed: number; analyseMs: number; firstGuidanceAt: number; faces: number; size: number; tip: string; tipChanges: number; rawTipChanges: number; pose?: unknown } = { analysed: 0, analyseMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '', tipChanges: 0, rawTipChanges: 0 };
 
   constructor() {
     const boot = readBoot();
@@ -173,7 +175,7 @@ export class App {
       this.expired();
       return;
     }
-    this.view.permission(() => void this.startCamera());
+    this.view.permission(() => void this.startCamera(), this.triesLeft);
   }
 
   private serverNow(): number {
@@ -274,6 +276,7 @@ export class App {
     this.positionedAt = 0;
     this.seq = 0;
     this.lastTip = null;
+    this.tipHold.reset();
     clearTimeout(this.watchdog);
     clearInterval(this.countdownTimer);
   }
@@ -425,6 +428,7 @@ export class App {
     const size = main ? pose(main, w, hgt).size : 0;
     const single = a ? a.faces.length === 1 || (a.faces.length > 1 && tip !== 'multiple') : false;
     if (this.stats.firstGuidanceAt < 0 && tip) this.stats.firstGuidanceAt = performance.now();
+    if (tip && tip !== this.stats.tip) this.stats.rawTipChanges++;
     Object.assign(this.stats, { faces: a?.faces.length ?? 0, size, tip: tip ?? '', pose: main ? pose(main, w, hgt) : null });
 
     switch (this.phase) {
@@ -435,11 +439,14 @@ export class App {
           if (!this.positionedAt && this.seq >= 15) this.sendPositioned();
           return;
         }
-        const styledTip = this.look.camera.tips[tip ?? 'missing'];
+        // What is shown is held (TipHold); readiness counts every frame's own tip.
+        const shown = this.tipHold.push(tip ?? 'missing', captureMs);
+        const styledTip = this.look.camera.tips[shown];
         this.view.say(styledTip);
-        this.view.ringState(tip === 'good' ? 'good' : 'idle');
-        if (tip !== this.lastTip && tip !== 'good') this.speaker.say(styledTip.text);
-        this.lastTip = tip;
+        this.view.ringState(shown === 'good' ? 'good' : 'idle');
+        if (shown !== this.lastTip && shown !== 'good') this.speaker.say(styledTip.text);
+        if (shown !== this.lastTip) this.stats.tipChanges++;
+        this.lastTip = shown;
         const ready = this.steady.push(tip ?? 'missing');
         this.view.progress(this.steady.progress);
         if (tip === 'good') this.baselineSizes.push(size);
@@ -555,7 +562,29 @@ export class App {
       this.finishedOnSecondary(m.passed);
       return;
     }
-    this.showResult(m.passed, m.score ?? null, m.retryAllowed, m.triesLeft, m.redirectUrl ?? null, null);
+    this.showResult(m.passed, m.score ?? null, m.retryAllowed, m.triesLeft, m.redirectUrl ?? null, this.hintText(m.hint));
+  }
+
+  /** The server's hint for a rejected try, in the user's words (null when there is none). */
+  private hintText(hint: ResultHint | undefined): string | null {
+    switch (hint?.code) {
+      case 'FACE_LOST':
+        return this.s.hintFaceLost;
+      case 'TWO_FACES':
+        return this.s.hintTwoFaces;
+      case 'FACE_HIDDEN':
+        return this.s.hintFaceHidden;
+      case 'POOR_QUALITY':
+        return this.s.hintPoorQuality;
+      case 'ACTIONS_MISSED': {
+        const names = (hint.actions ?? [])
+          .filter((a): a is Action => a in ACTION_KEYS)
+          .map((a) => this.s[ACTION_KEYS[a]]);
+        return names.length ? format(this.s.hintActionsMissed, { actions: [...new Set(names)].join(' · ') }) : null;
+      }
+      default:
+        return null;
+    }
   }
 
   private showResult(passed: boolean, score: number | null, retry: boolean, triesLeft: number, redirectUrl: string | null, reason: string | null): void {
@@ -583,7 +612,7 @@ export class App {
       descEl.style.setProperty('color', r.textColor);
     }
     const parts: (Node | null)[] = [ico, titleEl, descEl];
-    if (reason) parts.push(h('p', { class: 'cause' }, reason));
+    if (reason) parts.push(h('p', { class: 'cause', 'data-testid': 'cause' }, reason));
     if (r.showScore && typeof score === 'number') parts.push(h('p', { class: 'score', 'data-testid': 'score' }, format(this.s.score, { score: Math.round(score) })));
     if (r.faceShow && this.far) {
       const face = document.createElement('canvas');

@@ -148,3 +148,49 @@ export class Steadiness {
     this.run = 0;
   }
 }
+
+/**
+ * What the user is shown, as opposed to what one frame says: a tip stays up for at least
+ * `minMs`, and a new one replaces it only once it has held for `confirmMs`, so a person
+ * moving near a limit is not shown two causes in turn several times a second. "good" and
+ * "missing" are confirmed as quickly as any other tip: no tip is favoured. The frames
+ * themselves (and the readiness count) still use every frame's own tip.
+ */
+export class TipHold {
+  private shown: Tip | null = null;
+  private shownAt = 0;
+  private candidate: Tip | null = null;
+  private candidateSince = 0;
+  constructor(
+    private readonly minMs = 700,
+    private readonly confirmMs = 250,
+  ) {}
+
+  /** The tip to show at `now` (ms), given this frame's tip. */
+  push(tip: Tip, now: number): Tip {
+    if (this.shown === null) {
+      this.shown = tip;
+      this.shownAt = now;
+      return tip;
+    }
+    if (tip === this.shown) {
+      this.candidate = null;
+      return tip;
+    }
+    if (tip !== this.candidate) {
+      this.candidate = tip;
+      this.candidateSince = now;
+    }
+    if (now - this.shownAt >= this.minMs && now - this.candidateSince >= this.confirmMs) {
+      this.shown = tip;
+      this.shownAt = now;
+      this.candidate = null;
+    }
+    return this.shown;
+  }
+
+  reset(): void {
+    this.shown = null;
+    this.candidate = null;
+  }
+}

@@ -104,6 +104,12 @@ export interface ResultMsg {
   retryAllowed: boolean;
   triesLeft: number;
   redirectUrl?: string | null;
+  /** A rejected try: what its user can fix (never which check caught an attack). */
+  hint?: ResultHint;
+}
+export interface ResultHint {
+  code: 'FACE_LOST' | 'TWO_FACES' | 'FACE_HIDDEN' | 'POOR_QUALITY' | 'ACTIONS_MISSED' | string;
+  actions?: string[];
 }
 export interface TryFailedMsg {
   type: 'tryFailed';

@@ -50,7 +50,8 @@ export class View {
     this.video = h('video', { class: 'preview', playsinline: true, muted: true, autoplay: true }) as HTMLVideoElement;
     this.video.muted = true;
     this.ring = h('div', { class: 'ring', 'aria-hidden': 'true' });
-    this.countdown = h('div', { class: 'countdown', 'aria-hidden': 'true' });
+    // A timer: screen readers read it when asked, without announcing every second.
+    this.countdown = h('div', { class: 'countdown', role: 'timer', 'aria-label': s.countdownLabel });
     // Decorative for a screen reader: the instruction line says what to do.
     this.dot = h('div', { class: 'target-dot', 'aria-hidden': 'true', hidden: true, 'data-testid': 'target-dot' });
     this.stage = h('div', { class: 'stage', hidden: true }, this.video, this.ring, this.dot, this.countdown);
@@ -85,8 +86,15 @@ export class View {
     if (this.stage.hidden) background(document.body);
   }
 
+  /** Replaces the panel. Focus moves to the new screen's heading, so a screen reader reads
+   *  where the user is now (a verdict included) and keyboard focus is not left on <body>. */
   private show(...children: (Node | null | false | undefined)[]): void {
     this.panel.replaceChildren(...(children.filter(Boolean) as Node[]));
+    const heading = this.panel.querySelector<HTMLElement>('h1, h2');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
   }
 
   loading(): void {
@@ -97,7 +105,8 @@ export class View {
     this.show(spinner, styled('p', l.text, { class: 'lead', role: 'status', 'aria-live': 'polite' }));
   }
 
-  permission(onStart: () => void): void {
+  /** The tips page; `triesLeft` is said up front, so nobody meets the limit unwarned. */
+  permission(onStart: () => void, triesLeft: number): void {
     this.state('permission');
     const t = this.look.tips;
     background(document.body, t.background);
@@ -109,6 +118,7 @@ export class View {
       h('h2', {}, t.title),
       h('p', { class: 'lead' }, t.desc),
       list,
+      h('p', { class: 'detail', 'data-testid': 'tries-left' }, format(this.s.triesLeft, { n: triesLeft })),
       button(t.button, onStart, { 'data-testid': 'start', class: 'btn primary' }),
     );
   }

@@ -29,5 +29,5 @@ pub use session::{
 };
 pub use signals::{cosine_similarity, FaceObs, FrameObs, Seen, StillObs};
 pub use verdict::{
-    decide, decide_seen, AttackType, QualityOutcome, SignalOutcome, SignalReport, Verdict,
+    decide, decide_seen, AttackType, Hint, QualityOutcome, SignalOutcome, SignalReport, Verdict,
 };

@@ -93,6 +93,68 @@ pub struct Verdict {
     pub signals: Vec<SignalReport>,
 }
 
+/// What the page of a rejected try may tell its user: a cause a genuine person can fix.
+///
+/// The rule: a hint names only what the user controls — their face in the picture, the
+/// light, nobody else in view, an action they did not do in time — and only when no signal
+/// judged an attack. A try caught by any anti-spoofing check (replay, injection, a flat
+/// face, a clip that does not follow) gets no hint, so an attacker never learns which check
+/// caught them; neither does a score lost to doubtful signals alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Hint {
+    /// No face, or it left the picture.
+    FaceLost,
+    /// More than one face was seen.
+    TwoFaces,
+    /// The face was covered, cut off or turned away.
+    FaceHidden,
+    /// Too dark, too blurred, or too few frames arrived.
+    PoorQuality,
+    /// These actions (by name, in challenge order) were not seen in their windows.
+    ActionsMissed { actions: Vec<String> },
+}
+
+impl Verdict {
+    /// The hint for this verdict's page ([`Hint`] says the rule).
+    pub fn hint(&self) -> Option<Hint> {
+        if self.passed || self.attack_type.is_some() {
+            return None;
+        }
+        if self
+            .signals
+            .iter()
+            .any(|s| matches!(s.outcome, SignalOutcome::Attack(_)))
+        {
+            return None;
+        }
+        if let Some(q) = self.quality {
+            return Some(match q {
+                QualityOutcome::NoFace => Hint::FaceLost,
+                QualityOutcome::TooManyFaces => Hint::TwoFaces,
+                QualityOutcome::InvalidFace | QualityOutcome::Occluded => Hint::FaceHidden,
+                QualityOutcome::PoorQuality => Hint::PoorQuality,
+            });
+        }
+        // `action.{i}.{name}`: a step not answered in its window costs points.
+        let actions: Vec<String> = self
+            .signals
+            .iter()
+            .filter(|s| s.outcome == SignalOutcome::Deducted && s.deduction > 0)
+            .filter_map(|s| {
+                let mut parts = s.name.split('.');
+                match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                    (Some("action"), Some(i), Some(name), None) if i.parse::<u32>().is_ok() => {
+                        Some(name.to_owned())
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        (!actions.is_empty()).then_some(Hint::ActionsMissed { actions })
+    }
+}
+
 /// Judges one try. `frames` are every frame of the try, positioning
 /// included, ideally in arrival order; `far`/`near` are the stills.
 /// Without the cross-session fingerprints: see `decide_seen`.
@@ -167,6 +229,84 @@ fn assemble(signals: Vec<SignalReport>, policy: &Policy) -> Verdict {
         attack_type,
         quality,
         signals,
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    fn signal(name: &str, deduction: u8, outcome: SignalOutcome) -> SignalReport {
+        SignalReport {
+            name: name.to_owned(),
+            value: None,
+            weight: 30,
+            deduction,
+            outcome,
+            explanation: String::new(),
+        }
+    }
+
+    fn rejected(signals: Vec<SignalReport>) -> Verdict {
+        Verdict {
+            score: 40,
+            threshold: 60,
+            passed: false,
+            attack_type: None,
+            quality: None,
+            signals,
+        }
+    }
+
+    #[test]
+    fn a_genuine_user_learns_what_to_fix_and_an_attacker_learns_nothing() {
+        let missed = rejected(vec![
+            signal("action.0.look", 0, SignalOutcome::Ok),
+            signal("action.6.blink", 30, SignalOutcome::Deducted),
+            signal("action.7.nod", 30, SignalOutcome::Deducted),
+            signal("identity.same_person", 15, SignalOutcome::Deducted),
+        ]);
+        assert_eq!(
+            missed.hint(),
+            Some(Hint::ActionsMissed {
+                actions: vec!["blink".into(), "nod".into()]
+            })
+        );
+        let json = serde_json::to_value(missed.hint()).unwrap();
+        assert_eq!(json["code"], "ACTIONS_MISSED");
+        // Any attack signal, even beside a missed action: no hint at all.
+        let mut caught = missed.clone();
+        caught.signals.push(signal(
+            "pad.replay",
+            100,
+            SignalOutcome::Attack(AttackType::Injection),
+        ));
+        assert_eq!(caught.hint(), None);
+        caught.signals.pop();
+        caught.attack_type = Some(AttackType::Presentation);
+        assert_eq!(caught.hint(), None);
+        // Points lost to doubtful signals alone: nothing to name.
+        let doubtful = rejected(vec![signal("follow.path", 30, SignalOutcome::Deducted)]);
+        assert_eq!(doubtful.hint(), None);
+        // Face quality: the fixable cause.
+        let dark = Verdict {
+            quality: Some(QualityOutcome::PoorQuality),
+            ..rejected(vec![])
+        };
+        assert_eq!(dark.hint(), Some(Hint::PoorQuality));
+        let two = Verdict {
+            quality: Some(QualityOutcome::TooManyFaces),
+            ..rejected(vec![])
+        };
+        assert_eq!(
+            serde_json::to_value(two.hint()).unwrap()["code"],
+            "TWO_FACES"
+        );
+        let passed = Verdict {
+            passed: true,
+            ..missed
+        };
+        assert_eq!(passed.hint(), None);
     }
 }
 

@@ -302,6 +302,11 @@ async fn attack_suite() {
         sp.attempted += 1;
         let attack_type = body["data"]["attackType"].as_i64();
         sp.attack_types.push(attack_type);
+        // A try judged an attack tells its page nothing about what caught it.
+        if attack_type.is_some() {
+            let hint = out.result.as_ref().and_then(|r| r.get("hint"));
+            assert!(hint.is_none(), "{}: the page was told {hint:?}", sp.name);
+        }
         if let Some(url) = body["data"]["auditImageUrl"].as_str() {
             let audit = app
                 .client

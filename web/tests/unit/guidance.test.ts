@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Face } from '../../src/blazeface';
 import { anchors, decode, iou, letterbox, toInput } from '../../src/blazeface';
-import { LIMITS, pose, Steadiness, tipFor } from '../../src/guidance';
+import { LIMITS, pose, Steadiness, TipHold, tipFor, type Tip } from '../../src/guidance';
 
 const W = 640;
 const H = 480;
@@ -137,5 +137,42 @@ describe('BlazeFace decoding (same as crates/vision/src/detect.rs)', () => {
     expect(t[0]).toBeCloseTo(1, 6);
     expect(t[128 * 128]).toBeCloseTo(-1, 6);
     expect(t[2 * 128 * 128]).toBeCloseTo(128 * (2 / 255) - 1, 6);
+  });
+});
+
+describe('tip hold', () => {
+  it('keeps a tip at least 0.7 s and takes a new one once it held 0.25 s', () => {
+    const hold = new TipHold(700, 250);
+    expect(hold.push('tooFar', 0)).toBe('tooFar');
+    // A frame that flickers to another cause does not change what is shown.
+    expect(hold.push('moveLeft', 100)).toBe('tooFar');
+    expect(hold.push('tooFar', 150)).toBe('tooFar');
+    // The new cause holds, but the shown tip has not been up for 0.7 s yet.
+    for (let t = 200; t < 700; t += 50) expect(hold.push('good', t)).toBe('tooFar');
+    expect(hold.push('good', 700)).toBe('good');
+    expect(hold.push('good', 750)).toBe('good');
+  });
+
+  it('shows at most one change per 0.7 s whatever the frames say', () => {
+    const hold = new TipHold(700, 250);
+    const tips: Tip[] = ['good', 'moveLeft', 'good', 'moveRight', 'keepStill'];
+    let shown = '';
+    let changes = 0;
+    // Ten seconds of 22 frames a second, each frame's tip changing every few frames.
+    for (let i = 0; i < 220; i++) {
+      const t = (i * 1000) / 22;
+      const s = hold.push(tips[Math.floor(i / 7) % tips.length], t);
+      if (s !== shown) changes++;
+      shown = s;
+    }
+    expect(changes).toBeLessThanOrEqual(Math.floor(10_000 / 700) + 1);
+    expect(changes).toBeGreaterThan(3);
+  });
+
+  it('starts over after a reset', () => {
+    const hold = new TipHold();
+    hold.push('missing', 0);
+    hold.reset();
+    expect(hold.push('good', 10)).toBe('good');
   });
 });

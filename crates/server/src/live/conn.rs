@@ -374,6 +374,7 @@ impl Conn {
             retry_allowed,
             tries_left: self.tries_left(),
             redirect_url: (!retry_allowed).then(|| self.redirect_url(passed)),
+            hint: if passed { None } else { verdict.hint() },
         }];
         out.extend(self.handle_effects(effects).await);
         out

@@ -276,6 +276,9 @@ pub enum ServerMsg {
         retry_allowed: bool,
         tries_left: u32,
         redirect_url: Option<String>,
+        /// For a rejected try: what its user can fix (`Verdict::hint` says the rule).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hint: Option<openliveness_liveness::Hint>,
     },
     #[serde(rename_all = "camelCase")]
     TryFailed {
