@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Create a demo account and print its keys
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: serve HTTPS on every interface with a self-signed certificate for this
+    /// machine's LAN address, and print that address with a QR code to open on a phone
+    #[arg(long, requires = "demo")]
+    pub lan: bool,
     /// Base URL users' browsers reach this server at [env: OPENLIVENESS_PUBLIC_URL]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,

@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     bind: s.bind,
                     public_url: s.public_url.clone(),
                     demo: s.demo,
+                    demo_lan: s.lan,
                     ..Default::default()
                 },
             )?;
@@ -168,7 +169,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let base = app.public_url().to_owned();
     tracing::info!(url = %base, data_dir = %data_dir.display(), "OpenLiveness listening");
     // One stable stdout line that scripts and tests can read the address from.
-    println!("openliveness listening on http://{}", app.local_addr()?);
+    let scheme = if app.tls_fingerprint().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("openliveness listening on {scheme}://{}", app.local_addr()?);
+    if let Some(fingerprint) = app.tls_fingerprint() {
+        let demo = format!("{base}/demo");
+        println!(
+            "\nOn a phone on the same network, open {demo}\n\
+             (or scan the code). The certificate is made for this run and signed by nobody:\n\
+             the browser warns once; its SHA-256 is {fingerprint}.\n"
+        );
+        if let Some(qr) = openliveness_server::tls::terminal_qr(&demo) {
+            println!("{qr}");
+        }
+    }
     if let Some(creds) = app.demo_credentials() {
         println!(
             "\nOpenLiveness demo is running: open {base}/demo in a browser\n\

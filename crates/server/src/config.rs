@@ -111,6 +111,10 @@ pub struct Config {
     pub s3_secret_access_key: Option<Secret>,
     /// Allows a plain-HTTP endpoint.
     pub s3_allow_http: bool,
+    /// With `demo`: serve HTTPS on every interface with a self-signed certificate for this
+    /// machine's LAN address, so a phone on the same network can try the demo (flag `--lan`
+    /// of `serve` only).
+    pub demo_lan: bool,
 }
 
 impl Default for Config {
@@ -150,6 +154,7 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+            demo_lan: false,
         }
     }
 }
@@ -252,6 +257,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub demo: bool,
+    pub demo_lan: bool,
 }
 
 impl Config {
@@ -294,6 +300,7 @@ impl Config {
             cfg.public_url = Some(v);
         }
         cfg.demo |= cli.demo;
+        cfg.demo_lan |= cli.demo_lan;
         Ok((cfg, warnings))
     }
 

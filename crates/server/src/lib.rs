@@ -16,6 +16,7 @@ pub mod page;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -81,6 +82,10 @@ pub struct Application {
     shutdown_grace: std::time::Duration,
     /// How often sessions no page is connected to are looked at (`live::sweep`).
     sweep_interval: std::time::Duration,
+    /// HTTPS with the demo's self-signed certificate (`serve --demo --lan`).
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The SHA-256 of that certificate, for the operator to compare on the phone.
+    tls_fingerprint: Option<String>,
 }
 
 /// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
@@ -120,14 +125,44 @@ impl Application {
             ),
             None => Arc::new(InProcessLimiter::default()),
         };
-        let listener = TcpListener::bind(config.bind)
+        // `--demo --lan`: every interface, HTTPS for this machine's LAN address, which is
+        // then the address every link and QR code carries.
+        let lan = (config.demo && config.demo_lan).then(|| {
+            let ip = tls::lan_ip();
+            if ip.is_none() {
+                tracing::warn!(
+                    "no network route found: the demo is reachable on this machine only"
+                );
+            }
+            ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        });
+        let bind = match lan {
+            Some(_) => std::net::SocketAddr::new(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                config.bind.port(),
+            ),
+            None => config.bind,
+        };
+        let listener = TcpListener::bind(bind)
             .await
-            .with_context(|| format!("cannot listen on {}", config.bind))?;
+            .with_context(|| format!("cannot listen on {bind}"))?;
         let local = listener.local_addr()?;
+        let certificate = match lan {
+            Some(ip) => Some(tls::self_signed(&[
+                ip.to_string(),
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+            ])?),
+            None => None,
+        };
+        let reachable = match lan {
+            Some(ip) => format!("https://{}", std::net::SocketAddr::new(ip, local.port())),
+            None => format!("http://{local}"),
+        };
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{local}"))
+            .unwrap_or(reachable)
             .trim_end_matches('/')
             .to_owned();
         let demo = if config.demo {
@@ -158,9 +193,10 @@ impl Application {
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
             replay_window_ms: config.replay_window_ms(),
             models_dir: config.models_dir.as_path().into(),
-            demo: demo
-                .clone()
-                .map(|creds| Arc::new(page::demo::DemoSite::new(creds, local))),
+            demo: demo.clone().map(|creds| {
+                let own = certificate.as_ref().map(|c| c.der.clone());
+                Arc::new(page::demo::DemoSite::new(creds, local, own))
+            }),
         };
         let serve_limits = serve::ServeLimits {
             max_connections: serve::fit_connection_limit(config.max_connections),
@@ -171,6 +207,8 @@ impl Application {
             serve_limits,
             shutdown_grace: std::time::Duration::from_millis(config.shutdown_grace_ms),
             sweep_interval: std::time::Duration::from_millis(config.sweep_interval_ms),
+            tls: certificate.as_ref().map(|c| c.acceptor.clone()),
+            tls_fingerprint: certificate.map(|c| c.fingerprint),
             state,
             demo,
             webhooks: WebhookSettings {
@@ -197,6 +235,11 @@ impl Application {
 
     pub fn public_url(&self) -> &str {
         &self.state.public_url
+    }
+
+    /// The SHA-256 (hex) of the self-signed certificate served with `--demo --lan`.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls_fingerprint.as_deref()
     }
 
     /// The store this application serves from (tests and tools use it to set up data).
@@ -253,7 +296,7 @@ impl Application {
                 live.drain();
             }
         };
-        serve::serve(self.listener, app, self.serve_limits, draining).await?;
+        serve::serve(self.listener, app, self.serve_limits, self.tls, draining).await?;
         live.wait(grace).await;
         Ok(())
     }

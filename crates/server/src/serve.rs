@@ -241,10 +241,13 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets the
 /// connections with a request in progress finish (bounded) and returns.
+/// With `tls`, each connection first completes a TLS handshake, within the header-read
+/// timeout (the demo's HTTPS, `serve --demo --lan`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServeLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let registry = Arc::new(Registry {
@@ -306,30 +309,20 @@ pub async fn serve(
                 app.clone().oneshot(req)
             })
         };
-        let conn = http
-            .serve_connection(TokioIo::new(stream), svc)
-            .with_upgrades();
         let registry = registry.clone();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
+        let (http, tls) = (http.clone(), tls.clone());
+        let handshake_timeout = limits.header_read_timeout;
         tasks.spawn(async move {
             // Leaves the registry however the task ends (a panic included).
             let _registered = Registered { registry, id };
-            tokio::pin!(conn);
-            let mut stopping = false;
-            loop {
-                tokio::select! {
-                    res = conn.as_mut() => {
-                        if let Err(e) = res {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    () = slot.close.notified() => break,
-                    changed = stop.changed(), if !stopping => {
-                        stopping = true;
-                        if changed.is_ok() {
-                            conn.as_mut().graceful_shutdown();
-                        }
+            match tls {
+                None => drive(&http, TokioIo::new(stream), svc, &slot, stop).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => drive(&http, TokioIo::new(tls), svc, &slot, stop).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 }
             }
@@ -349,4 +342,43 @@ pub async fn serve(
         tasks.abort_all();
     }
     Ok(())
+}
+
+/// Serves one connection until it ends, its slot is closed to make room, or shutdown asks it
+/// to finish (then it ends after the request in progress).
+async fn drive<I, S>(
+    http: &hyper::server::conn::http1::Builder,
+    io: I,
+    svc: S,
+    slot: &Arc<Slot>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http.serve_connection(io, svc).with_upgrades();
+    tokio::pin!(conn);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            () = slot.close.notified() => break,
+            changed = stop.changed(), if !stopping => {
+                stopping = true;
+                if changed.is_ok() {
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
 }

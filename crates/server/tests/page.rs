@@ -709,3 +709,52 @@ async fn demo_site_exists_only_in_demo_mode() {
     assert_eq!(resp.status(), 404);
     app.cleanup().await;
 }
+
+/// `serve --demo --lan`: HTTPS on every interface with a certificate made at start-up; the
+/// demo's links use it and its own API calls trust exactly that certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lan_demo_serves_https_with_its_own_certificate() {
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.demo = true;
+        c.demo_lan = true;
+    })
+    .await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let https = format!("https://127.0.0.1:{port}");
+    // The test trusts nothing: the certificate is self-signed for this run.
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = client.get(format!("{https}/demo")).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home
+        .text()
+        .await
+        .unwrap()
+        .contains("/openapi/auth/ticket/v1/generate-token"));
+    // The demo's backend calls this server's API over HTTPS and sends the browser to an
+    // https:// session page on the LAN address.
+    let resp = client
+        .post(format!("{https}/demo/start"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("flow=redirect")
+        .send()
+        .await
+        .unwrap();
+    let location = header(&resp, "location");
+    assert_eq!(resp.status(), 303, "{location}");
+    assert!(
+        location.starts_with("https://") && location.contains("/h5/liveness?"),
+        "{location}"
+    );
+    // Plain HTTP on that port gets no answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .timeout(std::time::Duration::from_secs(15))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+    app.cleanup().await;
+}

@@ -36,6 +36,8 @@ pub enum ClientError {
 pub struct ApiClient {
     credentials: KeyCredentials,
     addr: SocketAddr,
+    /// `https` when the server serves its own certificate (`--demo --lan`).
+    scheme: &'static str,
     http: reqwest::Client,
     /// The current access token and its expiry; the lock also serialises token requests.
     token: tokio::sync::Mutex<Option<(String, i64)>>,
@@ -44,23 +46,37 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(credentials: KeyCredentials, addr: SocketAddr) -> Self {
+    pub fn new(credentials: KeyCredentials, addr: SocketAddr, tls: Option<Vec<u8>>) -> Self {
+        // No proxy from the environment: the API is this process, on loopback.
+        // No pooled connections: the server closes idle ones after its header timeout,
+        // which can be shorter than any pool's idle time.
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none());
+        let scheme = match tls.as_deref().map(reqwest::Certificate::from_der) {
+            Some(Ok(own)) => {
+                // This process's own self-signed certificate, and no other authority.
+                builder = builder
+                    .tls_built_in_root_certs(false)
+                    .add_root_certificate(own);
+                "https"
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "demo: the server's certificate does not load");
+                "https"
+            }
+            None => "http",
+        };
         Self {
             credentials,
             addr,
-            // No proxy from the environment: the API is this process, on loopback.
-            // No pooled connections: the server closes idle ones after its header timeout,
-            // which can be shorter than any pool's idle time.
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(TIMEOUT)
-                .pool_max_idle_per_host(0)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "demo: HTTP client settings refused; defaults used");
-                    reqwest::Client::new()
-                }),
+            scheme,
+            http: builder.build().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "demo: HTTP client settings refused; defaults used");
+                reqwest::Client::new()
+            }),
             token: tokio::sync::Mutex::new(None),
             last_ts: std::sync::Mutex::new(0),
         }
@@ -167,7 +183,7 @@ impl ApiClient {
     ) -> Result<Value, ClientError> {
         let mut req = self
             .http
-            .post(format!("http://{}{path}", self.addr))
+            .post(format!("{}://{}{path}", self.scheme, self.addr))
             .header("Accept", "application/json")
             .json(body);
         if let Some(t) = token {

@@ -29,15 +29,16 @@ pub struct DemoSite {
 
 impl DemoSite {
     /// `listen` is the server's bound address; an unspecified IP (`0.0.0.0`, `::`) is
-    /// reached over loopback.
-    pub fn new(credentials: KeyCredentials, listen: SocketAddr) -> Self {
+    /// reached over loopback. `tls`: the server's own certificate (DER) when it serves
+    /// HTTPS (`--demo --lan`); the site's API calls then trust it and nothing else.
+    pub fn new(credentials: KeyCredentials, listen: SocketAddr, tls: Option<Vec<u8>>) -> Self {
         let ip = match listen.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
         Self {
-            api: ApiClient::new(credentials, SocketAddr::new(ip, listen.port())),
+            api: ApiClient::new(credentials, SocketAddr::new(ip, listen.port()), tls),
         }
     }
 }
