@@ -36,6 +36,7 @@ export class View {
   readonly meter: HTMLElement;
   readonly meterFill: HTMLElement;
   readonly countdown: HTMLElement;
+  private readonly countdownSpoken: HTMLElement;
   readonly ring: HTMLElement;
   /** The follow part's target dot, over the preview; hidden outside `look` steps. */
   readonly dot: HTMLElement;
@@ -50,11 +51,13 @@ export class View {
     this.video = h('video', { class: 'preview', playsinline: true, muted: true, autoplay: true }) as HTMLVideoElement;
     this.video.muted = true;
     this.ring = h('div', { class: 'ring', 'aria-hidden': 'true' });
-    // A timer: screen readers read it when asked, without announcing every second.
+    // A timer: screen readers read it when asked, without announcing every second; the
+    // spoken line below says it once, when three seconds are left.
     this.countdown = h('div', { class: 'countdown', role: 'timer', 'aria-label': s.countdownLabel });
+    this.countdownSpoken = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite', 'data-testid': 'countdown-spoken' });
     // Decorative for a screen reader: the instruction line says what to do.
     this.dot = h('div', { class: 'target-dot', 'aria-hidden': 'true', hidden: true, 'data-testid': 'target-dot' });
-    this.stage = h('div', { class: 'stage', hidden: true }, this.video, this.ring, this.dot, this.countdown);
+    this.stage = h('div', { class: 'stage', hidden: true }, this.video, this.ring, this.dot, this.countdown, this.countdownSpoken);
     this.instruction = h('p', { class: 'instruction', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
     this.detail = h('p', { class: 'detail' });
     this.meterFill = h('div', { class: 'meter-fill' });
@@ -230,6 +233,9 @@ export class View {
 
   setCountdown(seconds: number | null): void {
     this.countdown.textContent = seconds === null ? '' : String(seconds);
+    // Announced at one sensible moment, not every second.
+    const spoken = seconds === 3 ? format(this.s.secondsLeft, { second: 3 }) : seconds === null || seconds > 3 ? '' : null;
+    if (spoken !== null && this.countdownSpoken.textContent !== spoken) this.countdownSpoken.textContent = spoken;
   }
 
   busy(state: 'uploading' | 'verifying', text: Styled): void {

@@ -79,9 +79,12 @@ async function followTry(page, prefix = '') {
   /** The follow part's targets as the page showed them ("x,y"), and whether the dot was seen. */
   const targets = [];
   let dotSeen = false;
+  /** What the countdown's spoken line said (screen readers hear it once per step). */
+  const spoken = new Set();
   const end = Date.now() + FLOW_MS;
   for (;;) {
-    const { s, a, text, target, dot } = await page.evaluate(() => ({
+    const { s, a, text, target, dot, said } = await page.evaluate(() => ({
+      said: document.querySelector('[data-testid=countdown-spoken]')?.textContent ?? '',
       s: document.body.dataset.state,
       a: document.body.dataset.action ?? '',
       text: document.querySelector('.instruction')?.textContent ?? '',
@@ -90,6 +93,7 @@ async function followTry(page, prefix = '') {
     }));
     if (a === 'look' && target && targets.at(-1) !== target) targets.push(target);
     dotSeen ||= a === 'look' && dot;
+    if (said) spoken.add(said);
     const key = a ? `${s}-${a}` : s;
     if (!seen.has(key)) {
       seen.add(key);
@@ -99,7 +103,7 @@ async function followTry(page, prefix = '') {
       if (s === 'positioning' && !text) await page.waitForTimeout(300);
       await shot(page, `${prefix}${key}`);
     }
-    if (['result', 'timeout', 'finished', 'error', 'expired'].includes(s)) return { state: s, actions, seen, targets, dotSeen };
+    if (['result', 'timeout', 'finished', 'error', 'expired'].includes(s)) return { state: s, actions, seen, targets, dotSeen, spoken };
     if (Date.now() > end) throw new Error(`no verdict within ${FLOW_MS} ms; states seen: ${[...seen].join(', ')}`);
     await page.waitForTimeout(50);
   }
@@ -135,6 +139,8 @@ describe('session page against the real server', () => {
       assert.equal(focused.tag, 'H2', `focus on ${JSON.stringify(focused)}`);
       assert.match(focused.text ?? '', /Verification (passed|failed|succeeded|successful)|Verified|Success/i);
       assert.equal(await page.getAttribute('.countdown', 'role'), 'timer');
+      // The steps' 5 s windows: each countdown is said once, at three seconds.
+      assert.deepEqual([...run.spoken], ['3 s left'], 'the countdown is announced at 3 s only');
       assert.deepEqual(wsFrames.texts, ['hello', 'positioned', 'finish']);
       assert.equal(wsFrames.far, 1, 'one far still');
       assert.equal(wsFrames.near, 1, 'one near still');

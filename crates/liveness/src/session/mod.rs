@@ -174,15 +174,7 @@ impl Session {
         if !self.state.try_running() {
             return Ok(());
         }
-        let try_deadline = self
-            .try_started_at_ms
-            .saturating_add(self.policy.try_time_limit_ms);
-        let finish_deadline = self
-            .challenge
-            .as_ref()
-            .and_then(Challenge::last_deadline)
-            .map(|d| d.saturating_add(self.policy.finish_grace_ms));
-        if now >= try_deadline || finish_deadline.is_some_and(|d| now >= d) {
+        if now >= self.try_deadline() {
             self.fail_try(FailReason::TimedOut, effects);
             return Ok(());
         }
@@ -306,6 +298,19 @@ impl Session {
         effects
     }
 
+    /// When the running try fails as timed out: its time limit, or earlier the last step's
+    /// deadline plus the grace for the stills and `Finished`.
+    fn try_deadline(&self) -> i64 {
+        let limit = self
+            .try_started_at_ms
+            .saturating_add(self.policy.try_time_limit_ms);
+        self.challenge
+            .as_ref()
+            .and_then(Challenge::last_deadline)
+            .map(|d| d.saturating_add(self.policy.finish_grace_ms))
+            .map_or(limit, |finish| finish.min(limit))
+    }
+
     /// When the server must look at this session again if no page is connected: the URL
     /// deadline, and while a try runs its time limit (or its verdict's, for a verification
     /// whose connection died). `None` once nothing can change any more.
@@ -314,17 +319,7 @@ impl Session {
         let due = match &self.state {
             s if s.is_terminal() => return None,
             SessionState::Verifying => self.verifying_since_ms.saturating_add(VERIFY_LIMIT_MS),
-            s if s.try_running() => {
-                let try_deadline = self
-                    .try_started_at_ms
-                    .saturating_add(self.policy.try_time_limit_ms);
-                let finish_deadline = self
-                    .challenge
-                    .as_ref()
-                    .and_then(Challenge::last_deadline)
-                    .map(|d| d.saturating_add(self.policy.finish_grace_ms));
-                finish_deadline.map_or(try_deadline, |f| f.min(try_deadline))
-            }
+            s if s.try_running() => self.try_deadline(),
             _ => expires,
         };
         Some(due.min(expires))

@@ -215,6 +215,10 @@ impl Conn {
                         out.push(ServerMsg::Verifying {
                             frames: self.data.frames.len(),
                         });
+                        // Recorded first: should the verdict take longer than the lease (a
+                        // loaded machine), the sweeper waits for a verification's own limit
+                        // instead of ending the try by its capture deadline.
+                        self.persist().await;
                         out.extend(self.verify().await);
                     }
                     Effect::TryFailed {
@@ -497,32 +501,44 @@ impl Conn {
             SessionState::Expired => SessionStatus::Expired,
             _ => SessionStatus::Failed,
         };
-        match self
-            .state
-            .store
-            .finish_session(
-                self.session.signature_id(),
-                self.fence,
-                status,
-                result,
-                now_ms(),
-            )
+        if self
+            .finish(status, result, now_ms(), "the session's ending")
             .await
         {
+            crate::telemetry::verdict("not_completed", None);
+            tracing::info!(
+                signature_id = self.session.signature_id(),
+                reason,
+                "session ended without a verdict"
+            );
+        }
+    }
+
+    /// Records a final result that is not a verdict (fenced by this connection's lease).
+    /// `false`, logged as "cannot record {what}", when it could not be written.
+    async fn finish(
+        &mut self,
+        status: SessionStatus,
+        result: openliveness_store::SessionResult,
+        now: i64,
+        what: &str,
+    ) -> bool {
+        let written = self
+            .state
+            .store
+            .finish_session(self.session.signature_id(), self.fence, status, result, now)
+            .await;
+        match written {
             Ok(()) => {
                 self.has_result = true;
-                crate::telemetry::verdict("not_completed", None);
-                tracing::info!(
-                    signature_id = self.session.signature_id(),
-                    reason,
-                    "session ended without a verdict"
-                );
+                true
             }
             Err(e) => {
                 if matches!(e, openliveness_store::StoreError::LeaseLost) {
                     self.lease_lost = true;
                 }
-                tracing::error!(error = %e, "cannot record the session's ending");
+                tracing::error!(error = %e, "cannot record {what}");
+                false
             }
         }
     }
@@ -742,26 +758,13 @@ impl Conn {
                 use_slave_url: self.secondary_device,
             },
         };
-        match self
-            .state
-            .store
-            .finish_session(
-                self.session.signature_id(),
-                self.fence,
-                openliveness_store::SessionStatus::Failed,
-                result,
-                now,
-            )
-            .await
-        {
-            Ok(()) => self.has_result = true,
-            Err(e) => {
-                if matches!(e, openliveness_store::StoreError::LeaseLost) {
-                    self.lease_lost = true;
-                }
-                tracing::error!(error = %e, "cannot record the lockout in the session");
-            }
-        }
+        self.finish(
+            SessionStatus::Failed,
+            result,
+            now,
+            "the lockout in the session",
+        )
+        .await;
         Some(locked_out_reply(until, now))
     }
 
