@@ -216,8 +216,15 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
     {
         return Err(ProtocolError::BadText(format!("unknown field {extra:?}")));
     }
-    let msg: ClientMsg =
-        serde_json::from_value(value).map_err(|e| ProtocolError::BadText(e.to_string()))?;
+    // serde's own words name our types; the client is told what it can act on.
+    let msg: ClientMsg = serde_json::from_value(value).map_err(|e| {
+        tracing::debug!(error = %e, "live text message refused");
+        ProtocolError::BadText(
+            "expected {\"type\":\"hello\",\"protocol\":1}, {\"type\":\"positioned\"} or \
+             {\"type\":\"finish\"}"
+                .to_owned(),
+        )
+    })?;
     if let ClientMsg::Hello { protocol } = msg {
         if protocol != PROTOCOL_VERSION {
             return Err(ProtocolError::Version(protocol));
