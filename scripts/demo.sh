@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts OpenLiveness with a demo account on http://127.0.0.1:8080 (override with
 # OPENLIVENESS_BIND). Builds what it needs first; the data lives in ./data.
-# Open http://127.0.0.1:8080/demo to try the check from a browser.
+# Open http://127.0.0.1:8080/demo to try the check from a browser; with --lan it serves HTTPS
+# on this machine's network address and prints a QR code to open it on a phone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,9 @@ bash web/build.sh
 echo "==> building openliveness (release)"
 cargo build --release --locked -p openliveness
 
-echo "==> starting the demo (Ctrl-C to stop); open http://127.0.0.1:8080/demo"
+if [[ " $* " == *" --lan "* ]]; then
+  echo "==> starting the demo over HTTPS on this network (Ctrl-C to stop); scan the QR code below"
+else
+  echo "==> starting the demo (Ctrl-C to stop); open http://127.0.0.1:8080/demo"
+fi
 exec ./target/release/openliveness serve --demo "$@"
