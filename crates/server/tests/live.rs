@@ -443,14 +443,7 @@ async fn malformed_messages_are_refused() {
     ];
     for (msg, code) in cases {
         let (_, url) = new_session(&app, &token).await;
-        let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url))
-            .await
-            .unwrap();
-        ws.send(Message::Text(
-            json!({"type":"hello","protocol":1}).to_string().into(),
-        ))
-        .await
-        .unwrap();
+        let mut ws = open_and_hello(&url).await;
         ws.send(msg).await.unwrap();
         let mut got = None;
         while let Some(Ok(m)) = ws.next().await {
@@ -474,6 +467,21 @@ async fn malformed_messages_are_refused() {
 
 /// Opens the live channel of `url` (with `cookie`, if any), says hello, breaks the protocol
 /// once a try runs, and returns every message the server sent before closing.
+/// Opens the live channel of a page URL and says hello.
+async fn open_and_hello(url: &str) -> client::Ws {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(url))
+        .await
+        .unwrap();
+    ws.send(Message::Text(
+        json!({"type":"hello","protocol":1}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
 async fn hello_then_break(url: &str, cookie: Option<&str>) -> Vec<serde_json::Value> {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -645,7 +653,7 @@ async fn one_try_session(app: &TestApp, token: &str) -> (String, String) {
 /// (`ABANDONED`), a page that stays but sends nothing times out (`TIMED_OUT`), a URL
 /// nobody opened expires (`EXPIRED`).
 async fn sessions_end_without_their_page(backend: Backend) {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     let app = spawn_with(backend, |c| {
         c.try_time_limit_ms = 5_000;
@@ -666,7 +674,6 @@ async fn sessions_end_without_their_page(backend: Backend) {
     let (abandoned, url_a) = one_try_session(&app, &token).await;
     let (timed_out, url_t) = one_try_session(&app, &token).await;
     let (unopened, _) = one_try_session(&app, &token).await;
-    let hello = || Message::Text(json!({"type":"hello","protocol":1}).to_string().into());
     let until_session = |mut ws: client::Ws| async move {
         while let Some(Ok(m)) = ws.next().await {
             if let Message::Text(t) = &m {
@@ -681,17 +688,9 @@ async fn sessions_end_without_their_page(backend: Backend) {
     };
 
     // The first page opens its try and vanishes without a closing frame.
-    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url_a))
-        .await
-        .unwrap();
-    ws.send(hello()).await.unwrap();
-    drop(until_session(ws).await);
+    drop(until_session(open_and_hello(&url_a).await).await);
     // The second stays connected and silent: its own connection times the try out.
-    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url_t))
-        .await
-        .unwrap();
-    ws.send(hello()).await.unwrap();
-    let mut ws = until_session(ws).await;
+    let mut ws = until_session(open_and_hello(&url_t).await).await;
     let heard = tokio::spawn(async move {
         let mut heard = Vec::new();
         while let Ok(Some(Ok(m))) =
@@ -762,7 +761,7 @@ async fn sessions_end_without_their_page(backend: Backend) {
 /// when a running try's page leaves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_server_refuses_new_tries_up_front() {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     let app = spawn_with(Backend::Sqlite, |c| c.max_live_tries = 1).await;
     let creds = app.create_account(account("acme")).await;
@@ -771,14 +770,7 @@ async fn a_busy_server_refuses_new_tries_up_front() {
     let (waiting, second) = one_try_session(&app, &token).await;
     /// Connects and says hello: the first message back.
     async fn hello(url: &str) -> (client::Ws, serde_json::Value) {
-        let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(url))
-            .await
-            .unwrap();
-        ws.send(Message::Text(
-            json!({"type":"hello","protocol":1}).to_string().into(),
-        ))
-        .await
-        .unwrap();
+        let mut ws = open_and_hello(url).await;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) => {
