@@ -157,7 +157,7 @@ export class App {
   private async start(): Promise<void> {
     this.view.loading();
     const base = import.meta.env.BASE_URL + 'models/';
-    this.detectorReady = Detector.load(base).then(
+    this.detectorReady = Detector.load(base, (f) => this.view.loadingProgress(f)).then(
       (d) => {
         this.detector = d;
       },

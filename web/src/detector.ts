@@ -28,13 +28,18 @@ export class Detector {
     this.ctx = ctx;
   }
 
-  static async load(modelsBase: string): Promise<Detector> {
+  /** Loads the runtime and the model; `onProgress` hears the share (0–1) downloaded so far. */
+  static async load(modelsBase: string, onProgress: (fraction: number) => void = () => {}): Promise<Detector> {
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
     ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-    const res = await fetch(modelsBase + DETECTOR_FILE);
-    if (!res.ok) throw new Error(`${DETECTOR_FILE}: HTTP ${res.status}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    // The runtime is nine tenths of what is downloaded: its bytes drive the progress.
+    const [wasm, bytes] = await Promise.all([
+      download(wasmUrl, __ORT_WASM_BYTES__, (f) => onProgress(0.9 * f)),
+      download(modelsBase + DETECTOR_FILE, 0, () => {}),
+    ]);
+    ort.env.wasm.wasmBinary = wasm;
+    onProgress(1);
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: ['wasm'],
       graphOptimizationLevel: 'all',
@@ -82,4 +87,28 @@ export class Detector {
     }
     return { faces, brightness, ms: performance.now() - t0 };
   }
+}
+
+/** The bytes at `url`, reporting the share of `expected` bytes received (decoded) so far. */
+async function download(url: string, expected: number, onProgress: (fraction: number) => void): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url.split('/').pop()}: HTTP ${res.status}`);
+  if (!res.body || expected <= 0) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    got += value.length;
+    onProgress(Math.min(1, got / expected));
+  }
+  const out = new Uint8Array(got);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -470,7 +470,18 @@ describe('session page against the real server', () => {
       await waitState(page, 'permission', 60_000);
       const tipsMs = Date.now() - t0;
       await page.click('[data-testid=start]');
-      await waitState(page, 'positioning', 60_000);
+      // While the face guide still downloads, the loading screen shows how much has come.
+      const progress = [];
+      await until('positioning', async () => {
+        const p = await page.evaluate(() => ({
+          state: document.body.dataset.state,
+          now: document.querySelector('[data-testid=load-progress]')?.getAttribute('aria-valuenow'),
+        }));
+        if (p.state === 'loading' && p.now) progress.push(Number(p.now));
+        return p.state === 'positioning';
+      }, 60_000, 50);
+      assert.ok(progress.some((p) => p > 0 && p < 100), `the download's progress was shown: ${progress}`);
+      assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress never goes back');
       await until('the first tip', () => page.evaluate(() => document.querySelector('.instruction')?.textContent ?? ''), 60_000, 50);
       const guidedMs = Date.now() - t0;
       const cold = total();
