@@ -88,7 +88,8 @@ step "fuzz targets, 15 s each, no sanitizer (scripts/fuzz.sh --quick; the long r
 bash scripts/fuzz.sh --quick 15
 
 step "Schemathesis against the served OpenAPI document (any 5xx or undocumented answer fails)"
-cargo build --locked -p openliveness
+# target/debug/openliveness is the binary cargo test --workspace built for the CLI's tests
+# (a `cargo build -p` here would resolve other features and recompile it).
 bash scripts/schemathesis.sh 40
 
 step "session page: browser tests against target/debug/openliveness (headless Chromium)"

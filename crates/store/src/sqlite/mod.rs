@@ -306,7 +306,9 @@ impl Store for SqliteStore {
         let access_key = access_key.to_owned();
         self.read(move |c| {
             let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.access_key = ?1");
-            Ok(c.query_row(&sql, [access_key], rows::key).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([access_key], rows::key)
+                .optional()?)
         })
         .await
     }
@@ -348,25 +350,26 @@ impl Store for SqliteStore {
     async fn issue_token(&self, signature: UsedSignature, token: NewToken) -> Result<()> {
         self.writer
             .write(move |c| {
-                let fresh = c.execute(
-                    "INSERT INTO used_signatures (signature_hash, expires_at) VALUES (?1, ?2)
-                     ON CONFLICT (signature_hash) DO NOTHING",
-                    params![signature.signature_hash, signature.expires_at],
-                )?;
+                let fresh = c
+                    .prepare_cached(
+                        "INSERT INTO used_signatures (signature_hash, expires_at) VALUES (?1, ?2)
+                         ON CONFLICT (signature_hash) DO NOTHING",
+                    )?
+                    .execute(params![signature.signature_hash, signature.expires_at])?;
                 if fresh == 0 {
                     return Err(StoreError::Replay);
                 }
-                c.execute(
+                c.prepare_cached(
                     "INSERT INTO access_tokens (token_hash, access_key, account_id, expires_at, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        token.token_hash,
-                        token.access_key,
-                        token.account_id,
-                        token.expires_at,
-                        token.created_at
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    token.token_hash,
+                    token.access_key,
+                    token.account_id,
+                    token.expires_at,
+                    token.created_at
+                ])?;
                 Ok(())
             })
             .await
@@ -382,14 +385,15 @@ impl Store for SqliteStore {
                  JOIN accounts a ON a.id = k.account_id
                  WHERE t.token_hash = ?1"
             );
-            Ok(c.query_row(&sql, [token_hash], |r| {
-                Ok(TokenContext {
-                    expires_at: r.get("token_expires_at")?,
-                    key: rows::key(r)?,
-                    account: rows::account(r)?,
+            Ok(c.prepare_cached(&sql)?
+                .query_row([token_hash], |r| {
+                    Ok(TokenContext {
+                        expires_at: r.get("token_expires_at")?,
+                        key: rows::key(r)?,
+                        account: rows::account(r)?,
+                    })
                 })
-            })
-            .optional()?)
+                .optional()?)
         })
         .await
     }
@@ -397,44 +401,44 @@ impl Store for SqliteStore {
     async fn create_session(&self, s: NewSession, daily_quota: Option<u32>) -> Result<()> {
         self.writer
             .write(move |c| {
-                let used: i64 = c.query_row(
-                    "INSERT INTO daily_usage (account_id, day, sessions) VALUES (?1, ?2, 1)
-                     ON CONFLICT (account_id, day) DO UPDATE SET sessions = sessions + 1
-                     RETURNING sessions",
-                    params![s.account_id, utc_day(s.created_at)],
-                    |r| r.get(0),
-                )?;
+                let used: i64 = c
+                    .prepare_cached(
+                        "INSERT INTO daily_usage (account_id, day, sessions) VALUES (?1, ?2, 1)
+                         ON CONFLICT (account_id, day) DO UPDATE SET sessions = sessions + 1
+                         RETURNING sessions",
+                    )?
+                    .query_row(params![s.account_id, utc_day(s.created_at)], |r| r.get(0))?;
                 if daily_quota.is_some_and(|q| used > i64::from(q)) {
                     return Err(StoreError::QuotaExceeded);
                 }
-                let res = c.execute(
+                let mut insert = c.prepare_cached(
                     "INSERT INTO sessions (signature_id, account_id, access_key, facade,
                         capability_hash, td_token, region, user_id, return_url, failed_return_url,
                         try_count, product_level, locale, audio, iframe, ui_config, status,
                         created_at, expires_at, sweep_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                         ?16, 'created', ?17, ?18, ?18)",
-                    params![
-                        s.signature_id,
-                        s.account_id,
-                        s.access_key,
-                        s.facade.as_str(),
-                        s.capability_hash,
-                        s.td_token,
-                        s.region,
-                        s.user_id,
-                        s.return_url,
-                        s.failed_return_url,
-                        s.try_count,
-                        s.product_level,
-                        s.locale,
-                        s.audio,
-                        s.iframe,
-                        s.ui_config,
-                        s.created_at,
-                        s.expires_at
-                    ],
-                );
+                )?;
+                let res = insert.execute(params![
+                    s.signature_id,
+                    s.account_id,
+                    s.access_key,
+                    s.facade.as_str(),
+                    s.capability_hash,
+                    s.td_token,
+                    s.region,
+                    s.user_id,
+                    s.return_url,
+                    s.failed_return_url,
+                    s.try_count,
+                    s.product_level,
+                    s.locale,
+                    s.audio,
+                    s.iframe,
+                    s.ui_config,
+                    s.created_at,
+                    s.expires_at
+                ]);
                 match res {
                     Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("session")),
                     other => other.map(|_| ()).map_err(Into::into),
@@ -447,7 +451,9 @@ impl Store for SqliteStore {
         let id = signature_id.to_owned();
         self.read(move |c| {
             let sql = format!("{SESSION_SELECT} signature_id = ?1");
-            Ok(c.query_row(&sql, [id], rows::session).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([id], rows::session)
+                .optional()?)
         })
         .await
     }
@@ -728,12 +734,11 @@ impl Store for SqliteStore {
 
     async fn ui_config(&self, account_id: i64) -> Result<Option<String>> {
         self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT config FROM ui_configs WHERE account_id = ?1",
-                [account_id],
-                |r| r.get(0),
+            Ok(
+                c.prepare_cached("SELECT config FROM ui_configs WHERE account_id = ?1")?
+                    .query_row([account_id], |r| r.get(0))
+                    .optional()?,
             )
-            .optional()?)
         })
         .await
     }
