@@ -85,7 +85,5 @@ async fn sweep_one(state: &AppState, id: &str, now: i64) {
         conn.fence = Some(fence);
         conn.unattended(now).await;
     }
-    if let Err(e) = state.store.release_live_lease(id, fence).await {
-        tracing::warn!(signature_id = id, error = %e, "cannot release a swept session's lease");
-    }
+    super::release_lease(state, id, fence).await;
 }
