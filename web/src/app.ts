@@ -3,30 +3,32 @@
 
 import { readBoot, socketUrl, type Boot } from './boot';
 import { isCameraFailure, openCamera, type CameraFailure } from './camera';
-import { Detector, type Analysis } from './detector';
 import { background, button, h, icon, styled } from './dom';
-import { Steadiness, TipHold, pose, tipFor, type Tip } from './guidance';
+import { FrameRing, Steadiness, TipHold, type Tip } from './guidance';
 import { isCentre } from './follow';
 import { format, forDesktop, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
 import { resolveLook, resultButtons, type Look } from './look';
-import { finish, hello, Kind, positioned, secondsLeft, type Action, type ResultHint, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
+import { finish, hello, Kind, positioned, secondsLeft, type Action, type GuideMsg, type ResultHint, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
 import { qrCanvas } from './qr';
 import { Recorder } from './recorder';
 import { Speaker } from './speech';
 import { View } from './view';
 
-/** Frames go up at 9–10 per second: every second analysed frame (the server wants 8–15, and
- * allows 1200 per 120-s try). */
+/** Frames go up at 9–10 per second (the server wants 8–15, and allows 1200 per 120-s try). */
 const FRAME_INTERVAL_MS = 95;
 /** The server refuses more than 1200 frames in a try; a try that long times out anyway. */
 const MAX_FRAMES_PER_TRY = 1150;
 /** A frame that could not leave within this long after its capture is dropped, not sent late. */
 const MAX_FRAME_LAG_MS = 400;
-/** Detection runs at most this often; the preview itself is the video element. */
-const ANALYSE_INTERVAL_MS = 45;
-/** Good frames in a row before the page asks for the challenge (about a second). */
-const STEADY_FRAMES = 20;
+/** The capture loop's period; the preview itself is the video element. */
+const LOOP_INTERVAL_MS = 45;
+/** Frames the server called good in a row before the page asks for the challenge (about a
+ * second of frames). */
+const STEADY_FRAMES = 9;
+/** Sent frames kept as pictures until the server's guide for them comes back (the stills are
+ * chosen among them): about 0.75 s of frames. */
+const FRAMES_KEPT = 8;
 /** The near still must be ≥ 1.3× the far one on the server's mesh; the page aims a little higher. */
 const NEAR_TARGET = 1.4;
 /** The server allows 15 s after the last deadline for the stills and `finish`; the page keeps
@@ -35,7 +37,6 @@ const NEAR_PHASE_MS = 8_000;
 const VERIFY_WATCHDOG_MS = 30_000;
 const RESULT_COUNTDOWN_S = 5;
 const MAX_FRAME_SIDE = 640;
-const LOADING_MAX_MS = 600;
 
 const ACTION_KEYS: Record<Action | 'near', Key> = {
   look: 'actLook',
@@ -64,9 +65,6 @@ export class App {
   private look: Look;
   private readonly view: View;
   private readonly speaker: Speaker;
-  private detector: Detector | null = null;
-  private detectorError: string | null = null;
-  private detectorReady: Promise<void> = Promise.resolve();
   private live: Live | null = null;
   private stream: MediaStream | null = null;
   private readonly recorder = new Recorder((data) => {
@@ -80,13 +78,13 @@ export class App {
   triesLeft: number;
 
   // Capture loop.
-  private readonly frame = document.createElement('canvas');
-  private readonly fctx: CanvasRenderingContext2D;
   private looping = false;
   private streaming = false;
   private seq = 0;
   private lastSent = 0;
-  private previousFace: Analysis['faces'][number] | null = null;
+  private readonly sent = new FrameRing<HTMLCanvasElement>(FRAMES_KEPT);
+  /** Capture time of each sent frame whose guide has not come back yet. */
+  private readonly captured = new Map<number, number>();
   private lastTip: Tip | null = null;
 
   // Per try.
@@ -105,15 +103,13 @@ export class App {
   private lastError: string | null = null;
   private watchdog = 0;
   private countdownTimer = 0;
-  /** Detector counters for the benchmark; firstGuidanceAt is ms since navigation. */
-  /** tipChanges counts the tips shown (held), rawTipChanges the frames' own, for the guidance test. */
-  readonly stats: { analysed: number; analyseMs: number; firstGuidanceAt: number; faces: number; size: number; tip: string; tipChanges: number; rawTipChanges: number; pose?: unknown } = { analysed: 0, analyseMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '', tipChanges: 0, rawTipChanges: 0 };
+  /** Guidance counters for the tests and the benchmark: firstGuidanceAt is ms since navigation,
+   * guideLagMs the sum over `guides` of capture → guide received; tipChanges counts the tips
+   * shown (held), rawTipChanges the frames' own. */
+  readonly stats = { seen: 0, guides: 0, guideLagMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '', tipChanges: 0, rawTipChanges: 0 };
 
   constructor() {
     const boot = readBoot();
-    const fctx = this.frame.getContext('2d', { willReadFrequently: false });
-    if (!fctx) throw new Error('no 2-D canvas');
-    this.fctx = fctx;
     this.boot = boot ?? {
       signatureId: '',
       token: '',
@@ -155,22 +151,6 @@ export class App {
   }
 
   private async start(): Promise<void> {
-    this.view.loading();
-    const base = import.meta.env.BASE_URL + 'models/';
-    this.detectorReady = Detector.load(base, (f) => this.view.loadingProgress(f)).then(
-      (d) => {
-        this.detector = d;
-      },
-      (e) => {
-        // Guidance is a help, not a gate: without it the page still runs the check (the
-        // server decides), with a plain instruction.
-        this.detectorError = e instanceof Error ? e.message : String(e);
-        console.warn('face guide unavailable:', this.detectorError);
-      },
-    );
-    // The tips page shows once the guide is ready or after a short moment, whichever comes
-    // first: the user reads it (and answers the camera prompt) while the guide finishes loading.
-    await Promise.race([this.detectorReady, delay(LOADING_MAX_MS)]);
     if (this.boot.expiresAt && this.boot.expiresAt <= this.serverNow()) {
       this.expired();
       return;
@@ -205,11 +185,9 @@ export class App {
       this.cameraFailed({ kind: 'issue', key: 'camNotReadable', detail: 'the camera delivered no picture' });
       return;
     }
-    if (!this.detector && !this.detectorError) {
-      this.view.loading();
-      await this.detectorReady;
-    }
     this.startLoop();
+    // Until the live channel answers, the user sees that the check is starting.
+    this.view.loading();
     await this.connectAndHello();
   }
 
@@ -277,6 +255,8 @@ export class App {
     this.seq = 0;
     this.lastTip = null;
     this.tipHold.reset();
+    this.sent.clear();
+    this.captured.clear();
     clearTimeout(this.watchdog);
     clearInterval(this.countdownTimer);
   }
@@ -306,6 +286,9 @@ export class App {
         this.view.say({ text: this.s.positioning });
         return;
       }
+      case 'guide':
+        this.onGuide(m);
+        return;
       case 'challenge':
         this.phase = 'challenge';
         this.totalSteps = m.steps;
@@ -313,6 +296,16 @@ export class App {
         this.view.ringState('action');
         this.view.say({ text: this.s.actGetReady }, format(this.s.stepOf, { current: 1, total: m.steps }));
         this.view.progress(0);
+        return;
+      case 'seen':
+        // The server saw the action: say so until the next step comes (in under a second).
+        if (this.phase === 'challenge' && m.index === this.steps.length - 1) {
+          clearInterval(this.countdownTimer);
+          this.view.setCountdown(null);
+          this.view.ringState('good');
+          this.view.say({ text: this.s.actSeen }, format(this.s.stepOf, { current: m.index + 1, total: this.totalSteps }));
+          this.stats.seen++;
+        }
         return;
       case 'step':
         this.steps[m.index] = m;
@@ -352,6 +345,7 @@ export class App {
     const text = this.s[ACTION_KEYS[m.action]];
     const following = m.action === 'look' && document.body.dataset.action === 'look';
     this.view.live('challenge', m.action);
+    this.view.ringState('action');
     if (m.action === 'look' && m.target) {
       // The follow part: one instruction for all its targets (announced and spoken once, at
       // the first), the dot moves; the detail line counts the targets.
@@ -387,7 +381,7 @@ export class App {
         console.error(e);
       }
       const spent = performance.now() - t0;
-      setTimeout(() => void run(), Math.max(0, ANALYSE_INTERVAL_MS - spent));
+      setTimeout(() => void run(), Math.max(0, LOOP_INTERVAL_MS - spent));
     };
     void run();
   }
@@ -395,72 +389,64 @@ export class App {
   private async step(): Promise<void> {
     const v = this.view.video;
     if (!(v.videoWidth > 0) || v.readyState < 2) return;
+    const captureMs = Date.now();
+    if (!this.streaming || !this.live || captureMs - this.lastSent < FRAME_INTERVAL_MS || this.seq >= MAX_FRAMES_PER_TRY) return;
     const scale = Math.min(1, MAX_FRAME_SIDE / Math.max(v.videoWidth, v.videoHeight));
     const w = Math.round(v.videoWidth * scale);
     const hgt = Math.round(v.videoHeight * scale);
-    if (this.frame.width !== w || this.frame.height !== hgt) {
-      this.frame.width = w;
-      this.frame.height = hgt;
+    // Unmirrored, as the camera produced it; only the preview is mirrored (CSS). Each sent
+    // frame is kept a moment as a picture: the stills are chosen among them once the server's
+    // guide says what it measured in them.
+    const frame = this.sent.push(++this.seq, (reuse) => reuse ?? document.createElement('canvas'));
+    if (frame.width !== w || frame.height !== hgt) {
+      frame.width = w;
+      frame.height = hgt;
     }
-    // Unmirrored, as the camera produced it; only the preview is mirrored (CSS).
-    this.fctx.drawImage(v, 0, 0, w, hgt);
-    const captureMs = Date.now();
-    let sentSeq = -1;
-    if (this.streaming && this.live && captureMs - this.lastSent >= FRAME_INTERVAL_MS && this.seq < MAX_FRAMES_PER_TRY) {
-      this.lastSent = captureMs;
-      sentSeq = ++this.seq;
-      void this.live.sendBinary(Kind.Frame, sentSeq, captureMs, jpeg(this.frame, 0.8), MAX_FRAME_LAG_MS);
-    }
-    let analysis: Analysis | null = null;
-    // Between tries (result, timeout pages) nothing is guided: spare the battery.
-    if (this.detector && this.phase !== 'done') {
-      analysis = await this.detector.analyse(this.frame, w, hgt);
-      this.stats.analysed++;
-      this.stats.analyseMs += analysis.ms;
-    }
-    this.onAnalysis(analysis, w, hgt, captureMs, sentSeq);
+    frame.getContext('2d')?.drawImage(v, 0, 0, w, hgt);
+    this.lastSent = captureMs;
+    this.captured.set(this.seq, captureMs);
+    void this.live.sendBinary(Kind.Frame, this.seq, captureMs, jpeg(frame, 0.8), MAX_FRAME_LAG_MS);
   }
 
-  private onAnalysis(a: Analysis | null, w: number, hgt: number, captureMs: number, seq: number): void {
-    const tip: Tip | null = a ? tipFor({ faces: a.faces, width: w, height: hgt, brightness: a.brightness, previous: this.previousFace }) : null;
-    const main = a && a.faces.length > 0 ? a.faces[0] : null;
-    this.previousFace = main;
-    const size = main ? pose(main, w, hgt).size : 0;
-    const single = a ? a.faces.length === 1 || (a.faces.length > 1 && tip !== 'multiple') : false;
-    if (this.stats.firstGuidanceAt < 0 && tip) this.stats.firstGuidanceAt = performance.now();
-    if (tip && tip !== this.stats.tip) this.stats.rawTipChanges++;
-    Object.assign(this.stats, { faces: a?.faces.length ?? 0, size, tip: tip ?? '', pose: main ? pose(main, w, hgt) : null });
+  /** The server measured frame `m.seq`: guidance while positioning, still candidates after. */
+  private onGuide(m: GuideMsg): void {
+    const captureMs = this.captured.get(m.seq);
+    if (captureMs === undefined) return; // a frame of an earlier try
+    this.captured.delete(m.seq);
+    for (const k of this.captured.keys()) if (k < m.seq) this.captured.delete(k);
+    const tip = m.tip as Tip;
+    const size = m.size;
+    const single = m.faces === 1;
+    const canvas = this.sent.get(m.seq);
+    this.stats.guides++;
+    this.stats.guideLagMs += Date.now() - captureMs;
+    if (this.stats.firstGuidanceAt < 0) this.stats.firstGuidanceAt = performance.now();
+    if (tip !== this.stats.tip) this.stats.rawTipChanges++;
+    Object.assign(this.stats, { faces: m.faces, size, tip });
 
     switch (this.phase) {
       case 'positioning': {
-        if (!a) {
-          // No guide available: ask for the challenge after a short settle.
-          this.view.say({ text: this.s.tipNotFrontal }, this.detectorError ? this.s.modelFailed : '');
-          if (!this.positionedAt && this.seq >= 15) this.sendPositioned();
-          return;
-        }
         // What is shown is held (TipHold); readiness counts every frame's own tip.
-        const shown = this.tipHold.push(tip ?? 'missing', captureMs);
+        const shown = this.tipHold.push(tip, Date.now());
         const styledTip = this.look.camera.tips[shown];
         this.view.say(styledTip);
         this.view.ringState(shown === 'good' ? 'good' : 'idle');
         if (shown !== this.lastTip && shown !== 'good') this.speaker.say(styledTip.text);
         if (shown !== this.lastTip) this.stats.tipChanges++;
         this.lastTip = shown;
-        const ready = this.steady.push(tip ?? 'missing');
+        const ready = this.steady.push(tip);
         this.view.progress(this.steady.progress);
         if (tip === 'good') this.baselineSizes.push(size);
-        // The last good streamed frame before the challenge: the far still if the end of the
-        // challenge offers no better one.
-        if (tip === 'good' && seq > 0) this.far = snapshot(this.frame, captureMs, seq, size, this.far);
+        // The last good frame before the challenge: the far still if the end of the challenge
+        // offers no better one.
+        if (tip === 'good' && canvas) this.far = snapshot(canvas, captureMs, m.seq, size, this.far);
         if (ready && !this.positionedAt) this.sendPositioned();
         return;
       }
       case 'challenge': {
         // Stills are chosen among the frames that were streamed, so each still is exactly a
         // frame the server already measured (it checks that they agree).
-        const sent = seq > 0;
-        if (a && main && single && sent) this.keepNear(captureMs, seq, size, tip);
+        if (size > 0 && single && canvas) this.keepNear(canvas, captureMs, m.seq, size, tip);
         const last = this.steps[this.totalSteps - 1];
         if (last && this.serverNow() >= last.deadline + 150) {
           // The far still: a frontal frame at the positioning distance once the actions are
@@ -469,8 +455,8 @@ export class App {
           const base = this.baselineSize();
           const frontal = tip === 'good' || tip === 'keepStill';
           const atBase = base === 0 || (size >= 0.8 * base && size <= 1.2 * base);
-          if (sent && single && frontal && atBase && last.action !== 'move_closer') {
-            this.far = snapshot(this.frame, captureMs, seq, size, this.far);
+          if (canvas && single && frontal && atBase && last.action !== 'move_closer') {
+            this.far = snapshot(canvas, captureMs, m.seq, size, this.far);
             this.afterSteps();
           } else if (last.action === 'move_closer' || this.serverNow() >= last.deadline + 3000) {
             this.afterSteps();
@@ -479,11 +465,11 @@ export class App {
         return;
       }
       case 'near': {
-        if (a && main && single && seq > 0) this.keepNear(captureMs, seq, size, tip);
+        if (size > 0 && single && canvas) this.keepNear(canvas, captureMs, m.seq, size, tip);
         const far = this.far;
         const enough = far && this.near && this.near.size >= NEAR_TARGET * far.size;
         if (enough || Date.now() - this.nearPhaseStarted > NEAR_PHASE_MS) void this.sendStillsAndFinish();
-        else if (far && main) {
+        else if (far && size > 0) {
           const ratio = size / far.size;
           this.view.progress(Math.min(1, Math.max(0, (ratio - 1) / (NEAR_TARGET - 1))));
           if (tip === 'tooNear' && ratio < NEAR_TARGET) this.view.say({ text: this.s.actNear });
@@ -506,10 +492,10 @@ export class App {
   }
 
   /** Keeps the streamed frame with the largest face (the near still's candidate). */
-  private keepNear(captureMs: number, seq: number, size: number, tip: Tip | null): void {
+  private keepNear(canvas: HTMLCanvasElement, captureMs: number, seq: number, size: number, tip: Tip): void {
     const clipped = tip === 'notCentered';
     if (!clipped && (!this.near || size > this.near.size) && (this.far === null || size > this.far.size)) {
-      this.near = snapshot(this.frame, captureMs, seq, size, this.near);
+      this.near = snapshot(canvas, captureMs, seq, size, this.near);
     }
   }
 

@@ -93,6 +93,53 @@ export interface Target {
   x: number;
   y: number;
 }
+/** The tips the server's guide gives (crates/liveness/src/guide.rs). */
+export type Tip =
+  | 'missing'
+  | 'multiple'
+  | 'tooDark'
+  | 'notCentered'
+  | 'moveLeft'
+  | 'moveRight'
+  | 'moveUp'
+  | 'moveDown'
+  | 'tooFar'
+  | 'tooNear'
+  | 'notFrontal'
+  | 'occluded'
+  | 'keepStill'
+  | 'good';
+export const TIPS: readonly Tip[] = [
+  'missing',
+  'multiple',
+  'tooDark',
+  'notCentered',
+  'moveLeft',
+  'moveRight',
+  'moveUp',
+  'moveDown',
+  'tooFar',
+  'tooNear',
+  'notFrontal',
+  'occluded',
+  'keepStill',
+  'good',
+];
+/** What the server measured in one streamed frame. */
+export interface GuideMsg {
+  type: 'guide';
+  seq: number;
+  tip: Tip;
+  /** Faces counted. */
+  faces: number;
+  /** The face's size over the frame's shorter side, 0 without a face. */
+  size: number;
+}
+/** The open step's action was seen (and the face is back at rest where it must come back). */
+export interface SeenMsg {
+  type: 'seen';
+  index: number;
+}
 export interface VerifyingMsg {
   type: 'verifying';
   frames: number;
@@ -134,6 +181,8 @@ export interface ErrorMsg {
 export type ServerMsg =
   | SessionMsg
   | ChallengeMsg
+  | GuideMsg
+  | SeenMsg
   | StepMsg
   | VerifyingMsg
   | ResultMsg
@@ -165,6 +214,12 @@ export function parseServer(text: string): ServerMsg | { type: 'invalid'; raw: s
         return { ...m, target: { x: clamp1(t.x), y: clamp1(t.y) } };
       }
       return m;
+    case 'guide':
+      return TIPS.includes(m.tip) && Number.isInteger(m.seq) && Number.isFinite(m.size) && Number.isInteger(m.faces)
+        ? m
+        : { type: 'invalid', raw: text };
+    case 'seen':
+      return Number.isInteger(m.index) ? m : { type: 'invalid', raw: text };
     case 'session':
     case 'challenge':
     case 'verifying':

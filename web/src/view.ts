@@ -35,8 +35,6 @@ export class View {
   readonly detail: HTMLElement;
   readonly meter: HTMLElement;
   readonly meterFill: HTMLElement;
-  private loadBar: { bar: HTMLElement; fill: HTMLElement } | null = null;
-  private loaded = 0;
   readonly countdown: HTMLElement;
   private readonly countdownSpoken: HTMLElement;
   readonly ring: HTMLElement;
@@ -102,27 +100,13 @@ export class View {
     }
   }
 
-  /** The loading screen: a spinner, and how much of the face guide has arrived. */
+  /** The loading screen: a spinner while the camera and the live channel start. */
   loading(): void {
     this.state('loading');
     const l = this.look.loading;
     const spinner = h('div', { class: 'spinner', 'aria-hidden': 'true' });
     if (l.progressColor) spinner.style.setProperty('border-top-color', l.progressColor);
-    const fill = h('div', { class: 'meter-fill' });
-    if (l.progressColor) fill.style.setProperty('background', l.progressColor);
-    const bar = h('div', { class: 'meter', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-label': l.text.text, 'data-testid': 'load-progress' }, fill);
-    this.loadBar = { bar, fill };
-    this.loadingProgress(this.loaded);
-    this.show(spinner, styled('p', l.text, { class: 'lead', role: 'status', 'aria-live': 'polite' }), bar);
-  }
-
-  /** The share (0–1) of the face guide downloaded, shown on the loading screen. */
-  loadingProgress(fraction: number): void {
-    this.loaded = Math.max(this.loaded, Math.min(1, fraction));
-    if (!this.loadBar) return;
-    const pct = Math.round(this.loaded * 100);
-    this.loadBar.fill.style.setProperty('width', `${pct}%`);
-    this.loadBar.bar.setAttribute('aria-valuenow', String(pct));
+    this.show(spinner, styled('p', l.text, { class: 'lead', role: 'status', 'aria-live': 'polite' }));
   }
 
   /** The tips page; `triesLeft` is said up front, so nobody meets the limit unwarned. */

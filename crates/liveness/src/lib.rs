@@ -14,6 +14,7 @@
 
 pub mod challenge;
 mod checks;
+pub mod guide;
 pub mod policy;
 pub mod session;
 pub mod signals;

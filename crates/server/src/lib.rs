@@ -192,7 +192,6 @@ impl Application {
             vision: engine,
             step_window_ms: config.step_window_ms.clamp(1000, 30_000),
             replay_window_ms: config.replay_window_ms(),
-            models_dir: config.models_dir.as_path().into(),
             demo: demo.clone().map(|creds| {
                 let own = certificate.as_ref().map(|c| c.der.clone());
                 Arc::new(page::demo::DemoSite::new(creds, local, own))

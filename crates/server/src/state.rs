@@ -45,8 +45,6 @@ pub struct AppState {
     pub replay_window_ms: i64,
     /// The vision engine that measures the page's frames.
     pub vision: Arc<openliveness_vision::Engine>,
-    /// Directory the page's browser-side models are served from (configuration `models_dir`).
-    pub models_dir: Arc<std::path::Path>,
     /// Demo mode only: the demo integrator site at `/demo` (the demo keys, the API address).
     pub demo: Option<Arc<crate::page::demo::DemoSite>>,
 }

@@ -410,6 +410,126 @@ The landmark model follows a rendered mouth and perspective only in part, so tho
 }
 
 /// Protocol errors fail the try closed with a stable code.
+/// The page shows what the server's guide says of each frame: the rendered head at rest is
+/// `good`, and each way of standing wrong gets its own tip, from the server's own measurements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_guides_each_frame_it_measures() {
+    use futures_util::{SinkExt, StreamExt};
+    use openliveness_server::live::protocol::{encode_binary, Kind};
+    use support::subject::{jpeg, with_second_face};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = app().await;
+    let creds = app.create_account(account("guide")).await;
+    let token = app.token(&creds).await;
+    let (_, url) = new_session(&app, &token).await;
+    let engine = engine();
+    let subject = astronaut(&engine);
+    let other = Subject::new(&engine, photo("camera.png"));
+    // The rendered head at rest, reframed as a phone would show it: the face's longer side
+    // `size` of the frame's height, its centre moved by `dx` of the frame's width.
+    let mesh = engine
+        .analyze(&openliveness_vision::Frame::from_image(
+            subject.at_rest(1.0, 0),
+        ))
+        .unwrap()
+        .faces[0]
+        .mesh
+        .bbox();
+    let (fx, fy) = (mesh.x + mesh.w / 2.0, mesh.y + mesh.h / 2.0);
+    let side = mesh.w.max(mesh.h);
+    let framed = move |seed: u64, size: f32, dx: f32| {
+        let src = subject.at_rest(1.0, seed);
+        let scale = side / (size * 480.0);
+        image::RgbImage::from_fn(640, 480, |x, y| {
+            let sx = fx + (x as f32 - 320.0 - dx * 640.0) * scale;
+            let sy = fy + (y as f32 - 240.0) * scale;
+            if sx < 0.0 || sy < 0.0 || sx >= src.width() as f32 || sy >= src.height() as f32 {
+                image::Rgb([110, 114, 120])
+            } else {
+                *src.get_pixel(sx as u32, sy as u32)
+            }
+        })
+    };
+    type Make<'a> = Box<dyn Fn(u64) -> image::RgbImage + 'a>;
+    let groups: Vec<(&str, Make)> = vec![
+        ("positioned", Box::new(move |s| framed(s, 0.45, 0.0))),
+        ("far away", Box::new(move |s| framed(s, 0.2, 0.0))),
+        // The face on the image's left: the user stands to their right.
+        ("to the side", Box::new(move |s| framed(s, 0.45, -0.2))),
+        (
+            "two people",
+            Box::new(move |s| with_second_face(&framed(s, 0.45, -0.1), &other)),
+        ),
+        (
+            "nobody",
+            Box::new(|s| {
+                let mut i = image::RgbImage::from_pixel(640, 480, image::Rgb([90, 96, 104]));
+                support::subject::noise(&mut i, s);
+                i
+            }),
+        ),
+    ];
+
+    let mut ws = open_and_hello(&url).await;
+    let mut tips: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+    let mut seq_group = std::collections::HashMap::new();
+    let mut seq = 0u32;
+    let mut pace = tokio::time::interval(std::time::Duration::from_millis(100));
+    for (g, (_, make)) in groups.iter().enumerate() {
+        for k in 0..12u64 {
+            pace.tick().await;
+            seq += 1;
+            seq_group.insert(seq, g);
+            let bytes = jpeg(&make(10_000 + u64::from(seq) + k));
+            let msg = encode_binary(Kind::Frame, seq, client::now_ms(), &bytes);
+            ws.send(Message::Binary(msg.into())).await.unwrap();
+        }
+    }
+    // Every frame gets its guide.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut heard = 0;
+    while heard < seq {
+        let m = tokio::time::timeout_at(deadline, ws.next()).await;
+        let Ok(Some(Ok(Message::Text(t)))) = m else {
+            assert!(
+                !matches!(m, Err(_) | Ok(None)),
+                "only {heard} of {seq} guides came"
+            );
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] != "guide" {
+            assert!(v["type"] == "session", "{v}");
+            continue;
+        }
+        heard += 1;
+        let g = seq_group[&(v["seq"].as_u64().unwrap() as u32)];
+        tips[g].push(v["tip"].as_str().unwrap().to_owned());
+        if g == 0 {
+            assert_eq!(v["faces"], 1, "{v}");
+            let size = v["size"].as_f64().unwrap();
+            assert!((0.3..0.8).contains(&size), "a face at arm's length: {v}");
+        }
+    }
+    let most =
+        |g: usize, tip: &str| tips[g].iter().filter(|t| *t == tip).count() * 2 > tips[g].len();
+    assert!(most(0, "good"), "at rest: {:?}", tips[0]);
+    assert!(most(1, "tooFar"), "far away: {:?}", tips[1]);
+    assert!(most(2, "moveLeft"), "to the side: {:?}", tips[2]);
+    assert!(
+        tips[3].iter().any(|t| t == "multiple"),
+        "two people: {:?}",
+        tips[3]
+    );
+    assert!(
+        tips[4].iter().all(|t| t == "missing"),
+        "nobody: {:?}",
+        tips[4]
+    );
+    app.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_refused() {
     use futures_util::{SinkExt, StreamExt};

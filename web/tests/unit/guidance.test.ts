@@ -1,89 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import type { Face } from '../../src/blazeface';
-import { anchors, decode, iou, letterbox, toInput } from '../../src/blazeface';
-import { LIMITS, pose, Steadiness, TipHold, tipFor, type Tip } from '../../src/guidance';
+import { FrameRing, Steadiness, TipHold, type Tip } from '../../src/guidance';
+import { parseServer } from '../../src/protocol';
 
-const W = 640;
-const H = 480;
+describe('the server guide on the wire', () => {
+  it('passes a guide with a known tip and refuses anything else', () => {
+    const ok = parseServer('{"type":"guide","seq":3,"tip":"moveLeft","faces":1,"size":0.42}');
+    expect(ok).toEqual({ type: 'guide', seq: 3, tip: 'moveLeft', faces: 1, size: 0.42 });
+    expect(parseServer('{"type":"guide","seq":3,"tip":"dance","faces":1,"size":0.4}').type).toBe('invalid');
+    expect(parseServer('{"type":"guide","seq":"3","tip":"good","faces":1,"size":0.4}').type).toBe('invalid');
+    expect(parseServer('{"type":"guide","seq":3,"tip":"good","faces":1}').type).toBe('invalid');
+  });
+  it('passes a seen step by its index', () => {
+    expect(parseServer('{"type":"seen","index":7}')).toEqual({ type: 'seen', index: 7 });
+    expect(parseServer('{"type":"seen","index":"7"}').type).toBe('invalid');
+  });
+});
 
-/** A frontal face of width `w` centred at (cx, cy), keypoints where a frontal face has them. */
-function face(cx: number, cy: number, w: number, opts: { yaw?: number; pitch?: number; score?: number; roll?: number } = {}): Face {
-  const e = w * 0.36; // eye distance
-  const roll = ((opts.roll ?? 0) * Math.PI) / 180;
-  const rot = (dx: number, dy: number) => ({ x: cx + dx * Math.cos(roll) - dy * Math.sin(roll), y: cy + dx * Math.sin(roll) + dy * Math.cos(roll) });
-  const yaw = opts.yaw ?? 0;
-  const pitch = opts.pitch ?? 0.5;
-  const eyesY = -w * 0.12;
-  const mouthY = w * 0.28;
-  return {
-    box: { x: cx - w / 2, y: cy - w / 2, w, h: w },
-    score: opts.score ?? 0.95,
-    keypoints: [
-      rot(-e / 2, eyesY),
-      rot(e / 2, eyesY),
-      rot(yaw * e, eyesY + pitch * (mouthY - eyesY)),
-      rot(0, mouthY),
-      rot(-w * 0.48, 0),
-      rot(w * 0.48, 0),
-    ],
-  };
-}
-
-const tip = (faces: Face[], previous: Face | null = null, brightness: number | null = 0.5) =>
-  tipFor({ faces, width: W, height: H, brightness, previous });
-
-describe('positioning tips', () => {
-  it('accepts one centred frontal face at arm’s length', () => {
-    expect(tip([face(320, 240, 170)])).toBe('good');
-  });
-  it('asks for a face when there is none', () => {
-    expect(tip([])).toBe('missing');
-  });
-  it('refuses a second confident face, not a faint one', () => {
-    expect(tip([face(320, 240, 170), face(80, 100, 60, { score: 0.9 })])).toBe('multiple');
-    expect(tip([face(320, 240, 170), face(80, 100, 60, { score: 0.52 })])).toBe('good');
-  });
-  it('says too far and too near from the size', () => {
-    expect(tip([face(320, 240, 0.15 * H)])).toBe('tooFar');
-    expect(tip([face(320, 240, 0.66 * H)])).toBe('tooNear');
-  });
-  it('says which way to move, in the user’s own terms (frames are unmirrored)', () => {
-    // Face on the image's left = the user's right side: they move left.
-    expect(tip([face(150, 240, 150)])).toBe('moveLeft');
-    expect(tip([face(490, 240, 150)])).toBe('moveRight');
-    expect(tip([face(320, 120, 150)])).toBe('moveDown');
-    expect(tip([face(320, 370, 150)])).toBe('moveUp');
-  });
-  it('says not centred when off on both axes or cut by the edge', () => {
-    expect(tip([face(140, 100, 150)])).toBe('notCentered');
-    expect(tip([face(320, 240, 200)].map((f) => ({ ...f, box: { ...f.box, x: -30 } })))).toBe('notCentered');
-  });
-  it('asks to look straight when turned, tilted or nodding', () => {
-    expect(tip([face(320, 240, 170, { yaw: 0.4 })])).toBe('notFrontal');
-    expect(tip([face(320, 240, 170, { yaw: -0.4 })])).toBe('notFrontal');
-    expect(tip([face(320, 240, 170, { pitch: 0.15 })])).toBe('notFrontal');
-    expect(tip([face(320, 240, 170, { pitch: 0.9 })])).toBe('notFrontal');
-    expect(tip([face(320, 240, 170, { roll: 30 })])).toBe('notFrontal');
-    expect(tip([face(320, 240, 170, { roll: 10 })])).toBe('good');
-  });
-  it('reads a low detector score as an occlusion', () => {
-    expect(tip([face(320, 240, 170, { score: 0.6 })])).toBe('occluded');
-  });
-  it('says too dark before anything about the pose', () => {
-    expect(tip([face(320, 240, 170)], null, 0.1)).toBe('tooDark');
-    expect(tip([face(320, 240, 170)], null, null)).toBe('good');
-  });
-  it('asks to keep still when the face moves between frames', () => {
-    expect(tip([face(320, 240, 170)], face(300, 240, 170))).toBe('keepStill');
-    expect(tip([face(320, 240, 170)], face(318, 240, 170))).toBe('good');
-  });
-  it('measures pose in the eye-line frame', () => {
-    const p = pose(face(320, 240, 170, { roll: 15 }), W, H);
-    expect(Math.abs(p.yawRatio)).toBeLessThan(1e-9);
-    expect(p.rollDeg).toBeCloseTo(15, 6);
-    expect(p.pitchRatio).toBeCloseTo(0.5, 6);
-    expect(p.size).toBeCloseTo(170 / 480, 6);
-    expect(LIMITS.minSize).toBeLessThan(LIMITS.maxSize);
+describe('frame ring', () => {
+  it('keeps the last few frames by number and reuses what it evicts', () => {
+    const ring = new FrameRing<{ n: number }>(3);
+    const made: { n: number }[] = [];
+    for (let seq = 1; seq <= 5; seq++) {
+      ring.push(seq, (reuse) => {
+        const item = reuse ?? { n: 0 };
+        item.n = seq;
+        if (!reuse) made.push(item);
+        return item;
+      });
+    }
+    expect(made.length).toBe(3);
+    expect(ring.get(1)).toBeNull();
+    expect(ring.get(2)).toBeNull();
+    expect(ring.get(3)?.n).toBe(3);
+    expect(ring.get(5)?.n).toBe(5);
+    ring.clear();
+    expect(ring.get(5)).toBeNull();
   });
 });
 
@@ -98,45 +49,6 @@ describe('steadiness', () => {
     s.push('good');
     expect(s.push('good')).toBe(true);
     expect(s.progress).toBe(1);
-  });
-});
-
-describe('BlazeFace decoding (same as crates/vision/src/detect.rs)', () => {
-  it('has the 896-anchor table', () => {
-    const a = anchors();
-    expect(a.length).toBe(896 * 2);
-    expect([a[0], a[1]]).toEqual([1 / 32, 1 / 32]);
-    expect([a[1024], a[1025]]).toEqual([1 / 16, 1 / 16]);
-  });
-  it('decodes one anchor into frame pixels through the letterbox, and merges overlaps', () => {
-    const regs = new Float32Array(896 * 16);
-    const logits = new Float32Array(896).fill(-10);
-    // Anchor 0 at (1/32, 1/32): shift to the centre of the input, 32×32 px box.
-    for (const i of [0, 1]) {
-      regs.set([64 - 4, 64 - 4, 32, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], i * 16);
-      logits[i] = 5;
-    }
-    logits[2] = Number.NaN;
-    const faces = decode(regs, logits, letterbox(640, 480));
-    expect(faces.length).toBe(1);
-    const f = faces[0];
-    // 128 px input ↔ 640 px letterbox square: ×5; centre at (320, 240).
-    expect(f.box.w).toBeCloseTo(160, 3);
-    expect(f.box.x + f.box.w / 2).toBeCloseTo(320, 3);
-    expect(f.box.y + f.box.h / 2).toBeCloseTo(240, 3);
-    expect(f.score).toBeCloseTo(1 / (1 + Math.exp(-5)), 6);
-  });
-  it('computes IoU', () => {
-    expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 5, y: 0, w: 10, h: 10 })).toBeCloseTo(50 / 150, 9);
-    expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 20, y: 0, w: 10, h: 10 })).toBe(0);
-  });
-  it('normalises pixels to [-1, 1] in planar order', () => {
-    const rgba = new Uint8ClampedArray(128 * 128 * 4);
-    rgba.set([255, 0, 127.5, 255], 0);
-    const t = toInput(rgba);
-    expect(t[0]).toBeCloseTo(1, 6);
-    expect(t[128 * 128]).toBeCloseTo(-1, 6);
-    expect(t[2 * 128 * 128]).toBeCloseTo(128 * (2 / 255) - 1, 6);
   });
 });
 

@@ -103,6 +103,37 @@ pub(crate) fn occurrences(
     out
 }
 
+/// The step now open, if its action has been answered — seen since its reveal and, for the
+/// actions that come back (blink, turns, nod), back at rest — measured as `check` will
+/// measure it. `None` for a `look` step (its hold is its measurement) and for the last step.
+pub(crate) fn open_step_answered(
+    challenge: &Challenge,
+    frames: &[crate::signals::FrameObs],
+    p: &Policy,
+) -> Option<usize> {
+    let i = challenge.revealed_count().checked_sub(1)?;
+    if i + 1 >= challenge.len() {
+        return None;
+    }
+    let step = challenge.step(i)?;
+    if step.action == Action::Look {
+        return None;
+    }
+    let stream = Stream::new(challenge, frames, p);
+    let baseline = Baseline::new(&stream, p);
+    let since = step.revealed_at_ms.saturating_sub(p.reveal_slack_ms);
+    let samples: Vec<(i64, &FaceObs)> = stream
+        .samples()
+        .into_iter()
+        .filter(|(t, _)| *t >= since)
+        .collect();
+    let (_, _, needs_return) = thresholds(step.action, p);
+    occurrences(step.action, &samples, &baseline, p)
+        .iter()
+        .any(|o| !needs_return || o.end.is_some())
+        .then_some(i)
+}
+
 pub(crate) fn check(
     challenge: &Challenge,
     stream: &Stream,

@@ -61,6 +61,8 @@ pub struct TryData {
     pub measure_ms: f64,
     /// Milliseconds the liveness core took to decide.
     pub decide_ms: f64,
+    /// The open step the user answered, and when the page was told (`seen`).
+    answered: Option<(usize, i64)>,
 }
 
 /// The result code of a session ended by the lockout (both facades show it as is).
@@ -85,6 +87,8 @@ fn locked_out_reply(until: i64, now: i64) -> Reply {
 /// `frame_no` of the stills among a try's fingerprints (frames use their seq).
 const FAR_STILL_NO: u32 = u32::MAX - 1;
 const NEAR_STILL_NO: u32 = u32::MAX;
+/// How long the page shows an answered step as seen before the next one is revealed.
+const SEEN_SHOWN_MS: i64 = 700;
 /// Fingerprints of other sessions within this many bits count as the same picture.
 const SAME_PICTURE_BITS: u32 = 4;
 /// Most candidate fingerprints one lookup reads.
@@ -920,7 +924,7 @@ impl Conn {
         ) {
             return Ok(Vec::new());
         }
-        let out = self
+        let mut out = self
             .apply(Event::FrameReceived {
                 now_ms: arrival,
                 seq: msg.seq,
@@ -959,7 +963,50 @@ impl Conn {
             phash: analysed.phash,
             exact: analysed.obs.content_hash,
         });
+        out.push(ServerMsg::Guide {
+            seq: analysed.obs.seq,
+            tip: analysed.tip,
+            faces: analysed.faces,
+            size: analysed.obs.face.as_ref().map_or(0.0, |f| f.face_size),
+        });
         self.data.frames.push(analysed.obs);
+        out.extend(self.early_advance().await?);
+        Ok(out)
+    }
+
+    /// An action step the user has answered is shown as seen at once, and the next step is
+    /// revealed `SEEN_SHOWN_MS` later instead of at the window's end (the windows of the
+    /// verdict follow the reveals, so nothing is judged differently).
+    async fn early_advance(&mut self) -> Result<Vec<ServerMsg>, ProtocolError> {
+        let mut out = Vec::new();
+        if self.live.state() != &SessionState::Capturing {
+            return Ok(out);
+        }
+        let Some(challenge) = self.live.challenge() else {
+            return Ok(out);
+        };
+        let now = now_ms();
+        let open = challenge.revealed_count().checked_sub(1);
+        match self.data.answered {
+            Some((i, at)) if Some(i) == open => {
+                if now >= at + SEEN_SHOWN_MS {
+                    self.data.answered = None;
+                    out.extend(self.apply(Event::StepAdvanced { now_ms: now }).await?);
+                }
+            }
+            _ => {
+                let policy = Policy::default();
+                let answered = openliveness_liveness::guide::open_step_answered(
+                    challenge,
+                    &self.data.frames,
+                    &policy,
+                );
+                if let Some(i) = answered {
+                    self.data.answered = Some((i, now));
+                    out.push(ServerMsg::Seen { index: i });
+                }
+            }
+        }
         Ok(out)
     }
 

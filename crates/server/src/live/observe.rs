@@ -4,6 +4,7 @@
 //! What must stay true: these functions are pure over the vision output (the engine calls
 //! happen in [`Analyzer`]), and geometry uses the mesh's image-plane points only.
 
+use openliveness_liveness::guide::{self, GuideInput, Limits as GuideLimits, Tip};
 use openliveness_liveness::{FaceObs, FrameObs, StillObs};
 use openliveness_vision::{
     Engine, Face, Frame, Mesh, Tracker, VisionError, LEFT_EYE_OUTER, RIGHT_EYE_OUTER,
@@ -73,6 +74,11 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 pub struct Analyzer {
     tracker: Tracker,
     frames_with_face: u32,
+    /// Faces the detector counted when it last ran, and its score for the main face.
+    last_count: usize,
+    last_score: Option<f32>,
+    /// The previous frame's main face, for the guide's stillness check.
+    previous: Option<FaceObs>,
 }
 
 /// One analysed frame: the observation for the verdict and, for the audit image, the face.
@@ -81,12 +87,19 @@ pub struct Analysed {
     pub face: Option<Face>,
     /// The frame's perceptual fingerprint (cross-session replays).
     pub phash: u64,
+    /// What the user is told about this frame.
+    pub tip: Tip,
+    /// Faces for the guide: this frame's detection, or the last one while tracking.
+    pub faces: usize,
 }
 
 impl Analyzer {
     pub fn reset(&mut self) {
         self.tracker.reset();
         self.frames_with_face = 0;
+        self.last_count = 0;
+        self.last_score = None;
+        self.previous = None;
     }
 
     /// Decodes and measures one streamed frame. CPU-bound: call from a blocking thread.
@@ -115,17 +128,44 @@ impl Analyzer {
             .detected_faces
             .unwrap_or(usize::from(tracked.face.is_some()))
             .min(u8::MAX as usize) as u8;
+        let obs_face = tracked.face.as_ref().map(|f| face_obs(f, embedding));
+        self.last_count = match (tracked.detected_faces, &obs_face) {
+            (Some(n), _) => n,
+            (None, Some(_)) => self.last_count.max(1),
+            (None, None) => 0,
+        };
+        if let Some(face) = &tracked.face {
+            if let Some(d) = &face.detection {
+                self.last_score = Some(d.score);
+            }
+        } else {
+            self.last_score = None;
+        }
+        let tip = guide::tip(
+            &GuideInput {
+                faces: self.last_count,
+                face: obs_face.as_ref(),
+                score: self.last_score,
+                previous: self.previous.as_ref(),
+                width: frame.width(),
+                height: frame.height(),
+            },
+            &GuideLimits::default(),
+        );
+        self.previous.clone_from(&obs_face);
         Ok(Analysed {
             obs: FrameObs {
                 seq,
                 capture_ms,
                 arrival_ms,
                 face_count,
-                face: tracked.face.as_ref().map(|f| face_obs(f, embedding)),
+                face: obs_face,
                 content_hash: content_hash(jpeg),
             },
             face: tracked.face,
             phash: openliveness_vision::perceptual_hash(&frame),
+            tip,
+            faces: self.last_count,
         })
     }
 }

@@ -272,6 +272,23 @@ pub enum ServerMsg {
         #[serde(skip_serializing_if = "Option::is_none")]
         target: Option<TargetPos>,
     },
+    /// What one measured frame tells the user (positioning guidance, and the face's size for
+    /// the page's choice of stills), sent as each frame is measured.
+    #[serde(rename_all = "camelCase")]
+    Guide {
+        seq: u32,
+        tip: openliveness_liveness::guide::Tip,
+        /// Faces counted (the detector's last count while the face is tracked).
+        faces: usize,
+        /// `FaceObs::face_size`, 0 without a face.
+        size: f32,
+    },
+    /// The open step's action was seen (and, for a blink, turn or nod, the face is back at
+    /// rest): the page shows it as done; the next step follows shortly.
+    #[serde(rename_all = "camelCase")]
+    Seen {
+        index: usize,
+    },
     #[serde(rename_all = "camelCase")]
     Verifying {
         frames: usize,

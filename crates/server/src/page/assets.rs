@@ -1,23 +1,17 @@
-//! The page's static files, embedded at build time from `web/dist` (see `build.rs`), and the
-//! browser-side face-tracking models, read from the models directory.
+//! The page's static files, embedded at build time from `web/dist` (see `build.rs`).
 //!
-//! What must stay true: only embedded files and allow-listed model names are ever served
-//! (no path from the request reaches the file system); a name that carries a content hash
+//! What must stay true: only embedded files are ever served (no path from the request reaches
+//! the file system); a name that carries a content hash
 //! may be cached forever, anything else is revalidated with its strong ETag; a file stored in
 //! several codings (plain, Brotli and gzip, compressed at build time) is answered in the one
 //! `Accept-Encoding` prefers, each coding with its own strong ETag and `Vary: Accept-Encoding`.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
-
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// One file of the built page.
 pub struct EmbeddedFile {
@@ -94,15 +88,8 @@ mod generated {
 
 pub use generated::{BUILT, INDEX_HTML};
 
-/// Model files the page may download from `/h5/models/<name>`. Edit this list when the page
-/// needs another model; the files come from `bash tools/models/setup.sh`.
-pub const BROWSER_MODELS: &[&str] = &["face_detector.onnx"];
-
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
-/// Model names carry no content hash, and the page must never pair with a stale model after
-/// an upgrade: browsers keep it but revalidate (a `304` when unchanged).
-const MODEL_CACHE: &str = "public, no-cache";
 
 /// The embedded file at `path`, if any.
 pub fn embedded(path: &str) -> Option<&'static EmbeddedFile> {
@@ -149,105 +136,6 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 /// The strong ETag of one coding of a file: each stored form has its own.
 fn tagged(etag: &str, coding: &str) -> String {
     format!("{}-{coding}\"", etag.trim_end_matches('"'))
-}
-
-/// `GET /h5/models/{name}` — an allow-listed model file from the models directory.
-pub async fn model(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(name) = BROWSER_MODELS.iter().find(|m| **m == name) else {
-        return ApiError::Client(StatusCode::NOT_FOUND).into_response();
-    };
-    let path = super::models_dir(&state).join(name);
-    match load_model(path).await {
-        Ok(m) => {
-            let gzipped = m
-                .gzip
-                .as_ref()
-                .filter(|_| accepted(&headers, &[Coding::Gzip]).is_some());
-            let (bytes, etag) = match gzipped {
-                Some(gz) => (gz.clone(), tagged(&m.etag, "gz")),
-                None => (m.bytes.clone(), m.etag.clone()),
-            };
-            let mut resp = respond(
-                &headers,
-                &etag,
-                "application/octet-stream",
-                MODEL_CACHE,
-                Body::from(bytes),
-            );
-            let h = resp.headers_mut();
-            if m.gzip.is_some() {
-                h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-            }
-            if gzipped.is_some() {
-                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            }
-            resp
-        }
-        Err(e) => {
-            tracing::warn!(model = %name, error = %e, "browser model not available");
-            ApiError::Client(StatusCode::NOT_FOUND).into_response()
-        }
-    }
-}
-
-/// A model file read once and kept while its size and modification time stay the same.
-struct CachedModel {
-    len: u64,
-    modified: Option<SystemTime>,
-    bytes: axum::body::Bytes,
-    /// The same bytes gzipped, when that makes them smaller by a tenth or more.
-    gzip: Option<axum::body::Bytes>,
-    etag: String,
-}
-
-/// Models read so far, by path (a handful at most).
-type ModelCache = Mutex<Vec<(PathBuf, Arc<CachedModel>)>>;
-
-async fn load_model(path: PathBuf) -> std::io::Result<Arc<CachedModel>> {
-    static CACHE: OnceLock<ModelCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let meta = tokio::fs::metadata(&path).await?;
-    let (len, modified) = (meta.len(), meta.modified().ok());
-    let hit = cache.lock().ok().and_then(|c| {
-        c.iter()
-            .find(|(p, m)| *p == path && m.len == len && m.modified == modified)
-            .map(|(_, m)| m.clone())
-    });
-    if let Some(m) = hit {
-        return Ok(m);
-    }
-    let bytes = tokio::fs::read(&path).await?;
-    let etag = format!("\"{}\"", &crate::state::sha256_hex(&bytes)[..32]);
-    let (bytes, gzip) = tokio::task::spawn_blocking(move || {
-        let gz = gzip(&bytes).filter(|gz| gz.len() * 10 <= bytes.len() * 9);
-        (bytes, gz)
-    })
-    .await
-    .map_err(std::io::Error::other)?;
-    let model = Arc::new(CachedModel {
-        len: bytes.len() as u64,
-        modified,
-        bytes: bytes.into(),
-        gzip: gzip.map(Into::into),
-        etag,
-    });
-    if let Ok(mut c) = cache.lock() {
-        c.retain(|(p, _)| *p != path);
-        c.push((path, model.clone()));
-    }
-    Ok(model)
-}
-
-/// `bytes` gzipped at the best level; `None` if the encoder fails (the plain bytes serve).
-fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
-    use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes).ok()?;
-    enc.finish().ok()
 }
 
 /// A static answer: `304` when the browser's copy is current, else the bytes.

@@ -1,5 +1,5 @@
 //! What the end user's browser loads: the session page with its boot data, the page's static
-//! assets and browser-side models, the cross-device link and the status the first device
+//! assets, the cross-device link and the status the first device
 //! polls, the plain notice pages for links that do not open, and (in demo mode) the demo
 //! integrator site.
 //!
@@ -20,7 +20,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::api::{route, Route};
-use crate::state::AppState;
 
 pub use access::{authorize, PageDenied};
 
@@ -39,17 +38,11 @@ pub fn routes() -> Vec<Route> {
             "/h5/liveness/cross-device",
             post(cross_device::issue),
         ),
-        route(Method::GET, "/h5/models/{name}", get(assets::model)),
         route(Method::GET, "/h5/{*path}", get(assets::asset)),
         route(Method::GET, "/", get(notice::index)),
     ];
     all.extend(demo::routes());
     all
-}
-
-/// Directory the browser-side models are served from: the configured `models_dir`.
-pub(crate) fn models_dir(state: &AppState) -> std::path::PathBuf {
-    state.models_dir.to_path_buf()
 }
 
 /// Headers every page answer carries, whatever its content.

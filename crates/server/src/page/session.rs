@@ -273,7 +273,7 @@ pub fn csp(public_url: &str, frame_ancestors: &str) -> String {
     };
     format!(
         "default-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob:; \
-         connect-src 'self'{ws}; script-src 'self' 'wasm-unsafe-eval'; \
+         connect-src 'self'{ws}; script-src 'self'; \
          style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; base-uri 'none'; \
          form-action 'none'; frame-ancestors {frame_ancestors}"
     )
