@@ -1,6 +1,8 @@
 // The live channel's wire format (docs/protocol.md §2): the 16-byte binary header and the
 // text messages. Pure functions, no I/O, so the framing is unit-tested byte by byte.
 
+import type { Action, ClientMsg, Hint, ServerMsg, Tip } from './wire';
+
 export const PROTOCOL_VERSION = 1;
 export const HEADER_LEN = 16;
 
@@ -12,16 +14,39 @@ export const Kind = {
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-export type Action = 'look' | 'blink' | 'open_mouth' | 'turn_left' | 'turn_right' | 'nod' | 'move_closer';
-export const ACTIONS: readonly Action[] = [
-  'look',
-  'blink',
-  'open_mouth',
-  'turn_left',
-  'turn_right',
-  'nod',
-  'move_closer',
-];
+// The messages' types are generated from the server's (./wire.ts); these name their parts.
+export type { Action, ClientMsg, ServerMsg, Target, Tip } from './wire';
+type Msg<T extends ServerMsg['type']> = Extract<ServerMsg, { type: T }>;
+export type SessionMsg = Msg<'session'>;
+export type ChallengeMsg = Msg<'challenge'>;
+export type StepMsg = Msg<'step'>;
+export type GuideMsg = Msg<'guide'>;
+export type SeenMsg = Msg<'seen'>;
+export type ResultMsg = Msg<'result'>;
+export type TryFailedMsg = Msg<'tryFailed'>;
+export type LockedOutMsg = Msg<'lockedOut'>;
+export type ErrorMsg = Msg<'error'>;
+export type ResultHint = Hint;
+
+/** Every value of a generated union, checked complete by the compiler. */
+const all = <T extends string>(set: Record<T, true>): readonly T[] => Object.keys(set) as T[];
+export const ACTIONS = all<Action>({ look: true, blink: true, open_mouth: true, turn_left: true, turn_right: true, nod: true, move_closer: true });
+export const TIPS = all<Tip>({
+  missing: true,
+  multiple: true,
+  tooDark: true,
+  notCentered: true,
+  moveLeft: true,
+  moveRight: true,
+  moveUp: true,
+  moveDown: true,
+  tooFar: true,
+  tooNear: true,
+  notFrontal: true,
+  occluded: true,
+  keepStill: true,
+  good: true,
+});
 
 /** Builds one binary message: header (big-endian) followed by the payload. */
 export function encodeBinary(kind: Kind, seq: number, captureMs: number, payload: Uint8Array): Uint8Array {
@@ -56,140 +81,10 @@ export function decodeHeader(bytes: Uint8Array): { kind: number; seq: number; ca
   };
 }
 
-export type ClientMsg = { type: 'hello'; protocol: 1 } | { type: 'positioned' } | { type: 'finish' };
-
-export const hello = (): string => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION });
-export const positioned = (): string => JSON.stringify({ type: 'positioned' });
-export const finish = (): string => JSON.stringify({ type: 'finish' });
-
-export interface SessionMsg {
-  type: 'session';
-  signatureId: string;
-  tryNo: number;
-  triesAllowed: number;
-  expiresAt: number;
-  serverTime: number;
-  locale?: string | null;
-  audio?: boolean;
-  iframe?: boolean;
-  ui?: Record<string, unknown> | null;
-}
-export interface ChallengeMsg {
-  type: 'challenge';
-  nonce: string;
-  steps: number;
-}
-export interface StepMsg {
-  type: 'step';
-  index: number;
-  total: number;
-  action: Action;
-  deadline: number;
-  /** `look` steps only: where the dot is, in the user's own view — x towards their right,
-   * y up, each in −1…1. */
-  target?: Target;
-}
-export interface Target {
-  x: number;
-  y: number;
-}
-/** The tips the server's guide gives (crates/liveness/src/guide.rs). */
-export type Tip =
-  | 'missing'
-  | 'multiple'
-  | 'tooDark'
-  | 'notCentered'
-  | 'moveLeft'
-  | 'moveRight'
-  | 'moveUp'
-  | 'moveDown'
-  | 'tooFar'
-  | 'tooNear'
-  | 'notFrontal'
-  | 'occluded'
-  | 'keepStill'
-  | 'good';
-export const TIPS: readonly Tip[] = [
-  'missing',
-  'multiple',
-  'tooDark',
-  'notCentered',
-  'moveLeft',
-  'moveRight',
-  'moveUp',
-  'moveDown',
-  'tooFar',
-  'tooNear',
-  'notFrontal',
-  'occluded',
-  'keepStill',
-  'good',
-];
-/** What the server measured in one streamed frame. */
-export interface GuideMsg {
-  type: 'guide';
-  seq: number;
-  tip: Tip;
-  /** Faces counted. */
-  faces: number;
-  /** The face's size over the frame's shorter side, 0 without a face. */
-  size: number;
-}
-/** The open step's action was seen (and the face is back at rest where it must come back). */
-export interface SeenMsg {
-  type: 'seen';
-  index: number;
-}
-export interface VerifyingMsg {
-  type: 'verifying';
-  frames: number;
-}
-export interface ResultMsg {
-  type: 'result';
-  passed: boolean;
-  score?: number | null;
-  retryAllowed: boolean;
-  triesLeft: number;
-  redirectUrl?: string | null;
-  /** A rejected try: what its user can fix (never which check caught an attack). */
-  hint?: ResultHint;
-}
-export interface ResultHint {
-  code: 'FACE_LOST' | 'TWO_FACES' | 'FACE_HIDDEN' | 'POOR_QUALITY' | 'ACTIONS_MISSED' | string;
-  actions?: string[];
-}
-export interface TryFailedMsg {
-  type: 'tryFailed';
-  reason: 'TIMED_OUT' | 'ABANDONED' | 'PROTOCOL_VIOLATION' | string;
-  retryAllowed: boolean;
-  triesLeft: number;
-}
-export interface ExpiredMsg {
-  type: 'expired';
-}
-/** Too many failed tries for this user or browser: no try before `lockedUntil` (server ms). */
-export interface LockedOutMsg {
-  type: 'lockedOut';
-  lockedUntil: number;
-  retryAfterS: number;
-}
-export interface ErrorMsg {
-  type: 'error';
-  code: string;
-  message: string;
-}
-export type ServerMsg =
-  | SessionMsg
-  | ChallengeMsg
-  | GuideMsg
-  | SeenMsg
-  | StepMsg
-  | VerifyingMsg
-  | ResultMsg
-  | TryFailedMsg
-  | ExpiredMsg
-  | LockedOutMsg
-  | ErrorMsg;
+const text = (m: ClientMsg): string => JSON.stringify(m);
+export const hello = (): string => text({ type: 'hello', protocol: PROTOCOL_VERSION });
+export const positioned = (): string => text({ type: 'positioned' });
+export const finish = (): string => text({ type: 'finish' });
 
 /** Parses a server text message; anything unexpected is reported, never thrown. */
 export function parseServer(text: string): ServerMsg | { type: 'invalid'; raw: string } {

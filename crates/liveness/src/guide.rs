@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use crate::signals::{FaceObs, FrameObs};
 
 /// What the user should fix first, or `Good`. Serialised as the page's names (`moveLeft`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Tip {
     Missing,

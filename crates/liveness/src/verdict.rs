@@ -100,7 +100,7 @@ pub struct Verdict {
 /// judged an attack. A try caught by any anti-spoofing check (replay, injection, a flat
 /// face, a clip that does not follow) gets no hint, so an attacker never learns which check
 /// caught them; neither does a score lost to doubtful signals alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Hint {
     /// No face, or it left the picture.

@@ -211,7 +211,7 @@ impl Conn {
                     Effect::RevealStep { step } => out.push(ServerMsg::Step {
                         index: step.index,
                         total: step.total,
-                        action: step.action.name(),
+                        action: step.action.into(),
                         deadline: step.deadline_ms,
                         target: step.target.map(|t| TargetPos { x: t.x(), y: t.y() }),
                     }),

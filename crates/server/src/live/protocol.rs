@@ -4,7 +4,9 @@
 //! What must stay true: every size, count and rate is bounded here, before any decoding;
 //! a message that does not parse is an error with a stable code, never a panic.
 
+use openliveness_liveness::Action;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Version of this protocol; `hello` must name it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -176,7 +178,7 @@ pub fn encode_binary(kind: Kind, seq: u32, capture_ms: i64, payload: &[u8]) -> V
 }
 
 /// Text messages from the page.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientMsg {
     /// First message of every connection (and of every new try).
@@ -234,14 +236,44 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtocolError> {
 }
 
 /// A follow target's position on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
+#[ts(rename = "Target")]
 pub struct TargetPos {
     pub x: f32,
     pub y: f32,
 }
 
-/// Text messages to the page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An action as the page names it (`Action::name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(rename = "Action")]
+pub enum WireAction {
+    Look,
+    Blink,
+    OpenMouth,
+    TurnLeft,
+    TurnRight,
+    Nod,
+    MoveCloser,
+}
+
+impl From<Action> for WireAction {
+    fn from(a: Action) -> WireAction {
+        match a {
+            Action::Look => WireAction::Look,
+            Action::Blink => WireAction::Blink,
+            Action::OpenMouth => WireAction::OpenMouth,
+            Action::TurnLeft => WireAction::TurnLeft,
+            Action::TurnRight => WireAction::TurnRight,
+            Action::Nod => WireAction::Nod,
+            Action::MoveCloser => WireAction::MoveCloser,
+        }
+    }
+}
+
+/// Text messages to the page. The page's TypeScript declarations of these messages are
+/// generated from these types (`web/src/wire.ts`, kept current by the test below).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ServerMsg {
     #[serde(rename_all = "camelCase")]
@@ -265,11 +297,12 @@ pub enum ServerMsg {
     Step {
         index: usize,
         total: usize,
-        action: &'static str,
+        action: WireAction,
         deadline: i64,
         /// `look` steps: where to draw the target, in the user's own view
         /// (`x` towards their right, `y` up, −1…1).
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         target: Option<TargetPos>,
     },
     /// What one measured frame tells the user (positioning guidance, and the face's size for
@@ -302,10 +335,12 @@ pub enum ServerMsg {
         redirect_url: Option<String>,
         /// For a rejected try: what its user can fix (`Verdict::hint` says the rule).
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         hint: Option<openliveness_liveness::Hint>,
     },
     #[serde(rename_all = "camelCase")]
     TryFailed {
+        #[ts(type = r#""TIMED_OUT" | "ABANDONED" | "PROTOCOL_VIOLATION""#)]
         reason: &'static str,
         retry_allowed: bool,
         tries_left: u32,
@@ -325,9 +360,52 @@ pub enum ServerMsg {
     },
 }
 
+/// The TypeScript declarations of the live channel's text messages, as `web/src/wire.ts`
+/// holds them (the page imports its message types from there).
+pub fn wire_ts() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let decls = [
+        ServerMsg::decl(&cfg),
+        ClientMsg::decl(&cfg),
+        WireAction::decl(&cfg),
+        TargetPos::decl(&cfg),
+        openliveness_liveness::guide::Tip::decl(&cfg),
+        openliveness_liveness::Hint::decl(&cfg),
+        serde_json::Value::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from crates/server/src/live/protocol.rs: do not edit. After changing a message\n\
+         // there, run `OPENLIVENESS_WRITE_WIRE=1 cargo test --workspace --lib wire_types` to rewrite.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page's message types cannot drift from the server's: `web/src/wire.ts` must be what
+    /// `wire_ts` generates (with `OPENLIVENESS_WRITE_WIRE=1` the test writes it).
+    #[test]
+    fn wire_types_match_the_page() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/src/wire.ts");
+        let want = wire_ts();
+        if std::env::var_os("OPENLIVENESS_WRITE_WIRE").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is not what the server's message types generate; run \
+             OPENLIVENESS_WRITE_WIRE=1 cargo test --workspace --lib wire_types",
+            path.display()
+        );
+    }
 
     #[test]
     fn binary_round_trip_and_bounds() {
