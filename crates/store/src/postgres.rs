@@ -832,7 +832,7 @@ impl Store for PgStore {
     }
 
     async fn sessions_past_retention(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT s.signature_id FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.cleared_at IS NULL AND s.created_at < $1 - a.retention_days * 86400000
              ORDER BY s.created_at LIMIT $2",
@@ -840,10 +840,7 @@ impl Store for PgStore {
         .bind(now_ms)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("signature_id").map_err(Into::into))
-            .collect()
+        .await?)
     }
 
     async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
@@ -1076,7 +1073,7 @@ impl Store for PgStore {
     }
 
     async fn sessions_due(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT signature_id FROM sessions
              WHERE sweep_at IS NOT NULL AND sweep_at <= $1 AND cleared_at IS NULL
                 AND (live_lease_until IS NULL OR live_lease_until <= $1)
@@ -1085,10 +1082,7 @@ impl Store for PgStore {
         .bind(now_ms)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("signature_id").map_err(Into::into))
-            .collect()
+        .await?)
     }
 
     async fn acquire_live_lease(
