@@ -119,7 +119,13 @@ fn an_early_step_advance_is_allowed_after_the_minimum_only() {
     // A target's hold is its measurement: it cannot be cut short.
     let (mut s, mut r) = (session(1), rng());
     capturing(&mut s, &mut r, T0);
-    let err = s.apply(Event::StepAdvanced { now_ms: T0 + 2_000 }, &mut r);
+    let err = s.apply(
+        Event::StepAdvanced {
+            now_ms: T0 + 2_000,
+            from: 0,
+        },
+        &mut r,
+    );
     assert!(matches!(err, Err(TransitionError::Challenge(_))), "{err:?}");
     assert_eq!(
         s.state(),
@@ -145,6 +151,7 @@ fn an_early_step_advance_is_allowed_after_the_minimum_only() {
         .apply(
             Event::StepAdvanced {
                 now_ms: now + 1_000,
+                from: follow,
             },
             &mut r,
         )
@@ -158,6 +165,7 @@ fn an_early_step_advance_is_allowed_after_the_minimum_only() {
     let err = s.apply(
         Event::StepAdvanced {
             now_ms: now + 1_100,
+            from: follow + 1,
         },
         &mut r,
     );
@@ -169,6 +177,38 @@ fn an_early_step_advance_is_allowed_after_the_minimum_only() {
             retry_allowed: false
         }
     );
+}
+
+#[test]
+fn an_advance_the_clock_overtook_reveals_nothing_more() {
+    // The server decided to advance step i, but i's window ended first and the clock revealed
+    // i + 1: the advance must not reveal i + 2 (i + 1 would get no window) nor fail the try.
+    let (mut s, mut r) = (session(1), rng());
+    capturing(&mut s, &mut r, T0);
+    let follow = {
+        let c = s.challenge().unwrap();
+        c.len() - c.discrete_actions().len()
+    };
+    while s.challenge().unwrap().revealed_count() <= follow {
+        let now = s.challenge().unwrap().next_due_at().unwrap();
+        s.apply(Event::Tick { now_ms: now }, &mut r).unwrap();
+    }
+    let due = s.challenge().unwrap().next_due_at().unwrap();
+    let fx = s
+        .apply(
+            Event::StepAdvanced {
+                now_ms: due + 50,
+                from: follow,
+            },
+            &mut r,
+        )
+        .unwrap();
+    assert!(
+        matches!(fx.as_slice(), [Effect::RevealStep { step }] if step.index == follow + 1),
+        "only the step the clock revealed: {fx:?}"
+    );
+    assert_eq!(s.challenge().unwrap().revealed_count(), follow + 2);
+    assert_eq!(s.state(), &SessionState::Capturing);
 }
 
 #[test]

@@ -132,8 +132,14 @@ async fn attack_suite() {
         genuine.attempted += 1;
         if !out.passed() {
             genuine.wrong += 1;
+            // What ended the try when no verdict came (an error, a failed try).
+            let ending: Vec<&serde_json::Value> = out
+                .messages
+                .iter()
+                .filter(|m| !matches!(m["type"].as_str(), Some("guide" | "step" | "seen")))
+                .collect();
             eprintln!(
-                "genuine run {i} rejected: result {:?}; Get Result {}",
+                "genuine run {i} rejected: result {:?}; Get Result {}; messages {ending:?}",
                 out.result, body["data"]["score"]
             );
             explain(&app, &sid).await;

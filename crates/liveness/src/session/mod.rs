@@ -245,11 +245,13 @@ impl Session {
                     self.state = S::Capturing;
                 }
             }
-            (S::Challenged | S::Capturing, Event::StepAdvanced { .. }) => {
+            (S::Challenged | S::Capturing, Event::StepAdvanced { from, .. }) => {
                 let err = self.invalid(event);
                 let challenge = self.challenge.as_mut().ok_or(err)?;
-                let step = challenge.reveal_next(now)?;
-                effects.push(Effect::RevealStep { step });
+                if challenge.revealed_count().checked_sub(1) == Some(*from) {
+                    let step = challenge.reveal_next(now)?;
+                    effects.push(Effect::RevealStep { step });
+                }
             }
             (S::Capturing, Event::Finished { .. }) => {
                 let challenge = self.challenge.as_ref().ok_or(self.invalid(event))?;

@@ -113,14 +113,35 @@ impl SessionState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Event {
-    PageOpened { now_ms: i64 },
-    Positioned { now_ms: i64 },
-    ChallengeRequested { now_ms: i64 },
-    FrameReceived { now_ms: i64, seq: u32 },
-    StepAdvanced { now_ms: i64 },
-    Finished { now_ms: i64 },
-    Verdict { now_ms: i64, passed: bool },
-    Tick { now_ms: i64 },
+    PageOpened {
+        now_ms: i64,
+    },
+    Positioned {
+        now_ms: i64,
+    },
+    ChallengeRequested {
+        now_ms: i64,
+    },
+    FrameReceived {
+        now_ms: i64,
+        seq: u32,
+    },
+    /// Step `from` was answered: reveal the next one now. A no-op once `from` is no longer
+    /// the open step (the clock revealed the next one first).
+    StepAdvanced {
+        now_ms: i64,
+        from: usize,
+    },
+    Finished {
+        now_ms: i64,
+    },
+    Verdict {
+        now_ms: i64,
+        passed: bool,
+    },
+    Tick {
+        now_ms: i64,
+    },
 }
 
 impl Event {
@@ -130,7 +151,7 @@ impl Event {
             | Event::Positioned { now_ms }
             | Event::ChallengeRequested { now_ms }
             | Event::FrameReceived { now_ms, .. }
-            | Event::StepAdvanced { now_ms }
+            | Event::StepAdvanced { now_ms, .. }
             | Event::Finished { now_ms }
             | Event::Verdict { now_ms, .. }
             | Event::Tick { now_ms } => now_ms,

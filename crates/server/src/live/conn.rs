@@ -991,7 +991,13 @@ impl Conn {
             Some((i, at)) if Some(i) == open => {
                 if now >= at + SEEN_SHOWN_MS {
                     self.data.answered = None;
-                    out.extend(self.apply(Event::StepAdvanced { now_ms: now }).await?);
+                    // Names the step it ends: if the clock revealed the next one meanwhile
+                    // (the window ended), the advance is a no-op, never a skipped step.
+                    let event = Event::StepAdvanced {
+                        now_ms: now,
+                        from: i,
+                    };
+                    out.extend(self.apply(event).await?);
                 }
             }
             _ => {
