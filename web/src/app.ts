@@ -807,17 +807,21 @@ function isBusy(): boolean {
   return s === 'uploading' || s === 'verifying';
 }
 
+/**
+ * The canvas as JPEG bytes. Encoded synchronously (`toDataURL`, a few milliseconds for a 640-px
+ * frame): Chromium runs `toBlob` in the main thread's idle time, and a page that never idles
+ * (seen in an iframe) got each frame a second late, so every frame was dropped as stale.
+ */
 function jpeg(canvas: HTMLCanvasElement, quality: number): Promise<Uint8Array | null> {
-  return new Promise((resolve) => {
-    canvas.toBlob(
-      (blob) => {
-        if (!blob) return resolve(null);
-        blob.arrayBuffer().then((b) => resolve(new Uint8Array(b)), () => resolve(null));
-      },
-      'image/jpeg',
-      quality,
-    );
-  });
+  try {
+    const url = canvas.toDataURL('image/jpeg', quality);
+    const bin = atob(url.slice(url.indexOf(',') + 1));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return Promise.resolve(out.length > 0 ? out : null);
+  } catch {
+    return Promise.resolve(null);
+  }
 }
 
 function snapshot(src: HTMLCanvasElement, captureMs: number, seq: number, size: number, reuse: Candidate | null): Candidate {
