@@ -134,6 +134,21 @@ pub struct Policy {
     /// Default 4°.
     pub replay_min_motion_deg: f32,
 
+    // --- joins (checks/joins.rs) ---
+    /// A jump: the pose (yaw and pitch together) changes by at least
+    /// `joins_jump_deg` between two consecutive frames at most
+    /// `joins_max_gap_ms` apart, while the steps just before and after it
+    /// are each at most `joins_still_share` of it (or `joins_still_deg`,
+    /// whichever is more), as where two clips are spliced. Defaults 10°,
+    /// 0.2, 2°, 200 ms.
+    pub joins_jump_deg: f32,
+    pub joins_still_share: f32,
+    pub joins_still_deg: f32,
+    pub joins_max_gap_ms: i64,
+    /// Jumps in one try judged as injection; fewer are reported. A quick
+    /// genuine turn sampled at an unlucky moment shows one. Default 2.
+    pub joins_attack_count: usize,
+
     // --- stream timing ---
     /// Frames per second over the challenge, at least (arrivals from the
     /// first to the last challenge frame); the protocol asks for 8–15.
@@ -276,6 +291,11 @@ impl Default for Policy {
             min_frame_rate: 6.0,
             replay_min_run: 5,
             replay_min_motion_deg: 4.0,
+            joins_jump_deg: 10.0,
+            joins_still_share: 0.2,
+            joins_still_deg: 2.0,
+            joins_max_gap_ms: 200,
+            joins_attack_count: 2,
             pre_challenge_slack_ms: 250,
             max_pre_challenge_frames: 2,
             max_clock_offset_ms: 60_000,

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::challenge::Challenge;
-use crate::checks::{actions, faces, follow, geometry, replay, timing, Baseline, Stream};
+use crate::checks::{actions, faces, follow, geometry, joins, replay, timing, Baseline, Stream};
 use crate::policy::Policy;
 use crate::signals::{FrameObs, Seen, StillObs};
 
@@ -182,6 +182,7 @@ pub fn decide_seen(
     let baseline = Baseline::new(&stream, policy);
     let mut signals = timing::check(&stream, near, policy);
     signals.push(replay::check(challenge, &stream, seen, policy));
+    signals.push(joins::check(&stream, policy));
     signals.extend(faces::check(&stream, far, near, policy));
     signals.extend(follow::check(challenge, &stream, &baseline, policy));
     signals.extend(actions::check(challenge, &stream, &baseline, policy));

@@ -265,6 +265,88 @@ fn a_clip_library_cannot_answer_the_follow_part() {
     );
 }
 
+/// A library of recorded genuine tries spliced to answer a new challenge, as an attacker
+/// who recorded the victim a few times would: each revealed step is answered by the recorded
+/// step of the same action (for a target, the nearest recorded target) from that recording's
+/// own reveal on, re-timed to the new reveal (the head at rest where no recording answered
+/// that action); the frames keep the new try's timing.
+fn spliced(seed: u64, library: &[Scenario]) -> Scenario {
+    let mut s = Scenario::genuine(ProductLevel::Standard, seed);
+    let reveals: Vec<i64> = (0..s.challenge.len())
+        .filter_map(|i| s.challenge.step(i).map(|st| st.revealed_at_ms))
+        .collect();
+    let clock = s.subject.page_clock_ms;
+    for f in s.frames.iter_mut() {
+        let t = f.capture_ms - clock;
+        let Some(i) = reveals.iter().rposition(|r| *r <= t) else {
+            continue;
+        };
+        let step = s.challenge.step(i).unwrap();
+        let mut best: Option<(f32, &Scenario, usize)> = None;
+        for rec in library {
+            for j in 0..rec.challenge.len() {
+                let theirs = rec.challenge.step(j).unwrap();
+                if theirs.action != step.action {
+                    continue;
+                }
+                let d = match (step.target, theirs.target) {
+                    (Some(a), Some(b)) => (a.x() - b.x()).hypot(a.y() - b.y()),
+                    _ => 0.0,
+                };
+                if best.is_none_or(|(bd, _, _)| d < bd) {
+                    best = Some((d, rec, j));
+                }
+            }
+        }
+        // No recording answered this action: the library's first frame, the head at rest.
+        let Some((_, rec, j)) = best else {
+            f.face = library[0].frames[0].face.clone();
+            continue;
+        };
+        let from = rec.challenge.step(j).unwrap().revealed_at_ms;
+        let until = rec
+            .challenge
+            .step(j + 1)
+            .map_or(i64::MAX, |x| x.revealed_at_ms);
+        let want = (from + (t - reveals[i])).min(until - 1);
+        let played = rec
+            .frames
+            .iter()
+            .rfind(|r| r.capture_ms - rec.subject.page_clock_ms <= want)
+            .unwrap();
+        f.face = played.face.clone();
+        f.face_count = played.face_count;
+    }
+    s
+}
+
+#[test]
+fn a_splice_of_recorded_tries_jumps_at_its_joins() {
+    let library: Vec<Scenario> = (0..3)
+        .map(|k| Scenario::genuine(ProductLevel::Standard, 200_000 + k))
+        .collect();
+    let runs = 100;
+    let mut caught_by_joins = 0;
+    for seed in 0..runs {
+        let v = judge(&spliced(seed, &library));
+        assert!(!v.passed, "seed {seed}: {}", explain(&v));
+        let joins = v.signals.iter().find(|x| x.name == "motion.joins").unwrap();
+        if joins.outcome == SignalOutcome::Attack(AttackType::Injection) {
+            caught_by_joins += 1;
+        } else {
+            eprintln!("seed {seed}: {}", joins.explanation);
+        }
+    }
+    eprintln!("{caught_by_joins} of {runs} splices jumped at least twice");
+    assert_eq!(caught_by_joins, runs);
+    // A genuine head turns over several frames.
+    for seed in 0..40 {
+        let v = judge(&Scenario::genuine(ProductLevel::Standard, seed));
+        let joins = v.signals.iter().find(|x| x.name == "motion.joins").unwrap();
+        assert_eq!(joins.value, Some(0.0), "seed {seed}: {}", joins.explanation);
+    }
+}
+
 #[test]
 fn a_path_followed_before_it_was_shown_is_injection() {
     let mut s = Scenario::new(ProductLevel::Standard, 31);

@@ -6,8 +6,10 @@
 //! subject's painted mouth and 2-D landmark depth ratios do not reach the verdict's
 //! uncalibrated thresholds (docs/attack-suite.md). `OPENLIVENESS_SUITE_GENUINE=N` sets the
 //! number of genuine runs (default 1, which also records the session the replay attack
-//! replays); `OPENLIVENESS_SUITE_REPORT=PATH` writes the APCER/BPCER report there
-//! (`bash scripts/attack-report.sh` does both, into docs/attack-suite.md).
+//! replays); `OPENLIVENESS_SUITE_SPLICES=N` the tries of each splice species (default 1: each
+//! splice is drawn against a new challenge, so more tries show whether one gets through by
+//! luck); `OPENLIVENESS_SUITE_REPORT=PATH` writes the APCER/BPCER report there
+//! (`bash scripts/attack-report.sh` does all three, into docs/attack-suite.md).
 
 // Tests may panic: a failed expectation is a failed test.
 #![allow(
@@ -70,21 +72,37 @@ async fn play(
     (sid, outcome, r.body)
 }
 
-/// Prints the challenge and every signal that cost points, for a run's log.
-async fn explain(app: &TestApp, sid: &str) {
+/// The stored verdict of a session: its challenge and every signal.
+async fn stored_verdict(app: &TestApp, sid: &str) -> serde_json::Value {
     let s = app.store.session(sid).await.unwrap().unwrap();
-    let signals: serde_json::Value = s
-        .result
+    s.result
         .and_then(|r| r.signals)
         .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// How many times the head jumped between two still poses (`motion.joins`), if judged.
+async fn jumps(app: &TestApp, sid: &str) -> Option<u64> {
+    let signals = stored_verdict(app, sid).await;
+    signals["verdict"]["signals"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == "motion.joins")?["value"]
+        .as_f64()
+        .map(|v| v as u64)
+}
+
+/// Prints the challenge and every signal that cost points, for a run's log.
+async fn explain(app: &TestApp, sid: &str) {
+    let signals = stored_verdict(app, sid).await;
     eprintln!("  challenge {}", signals["challenge"]);
     for sig in signals["verdict"]["signals"]
         .as_array()
         .into_iter()
         .flatten()
     {
-        if sig["deduction"].as_u64().unwrap_or(0) > 0 || sig["name"] == "motion.static" {
+        let always = sig["name"] == "motion.static" || sig["name"] == "motion.joins";
+        if sig["deduction"].as_u64().unwrap_or(0) > 0 || always {
             eprintln!(
                 "    {} −{}: {}",
                 sig["name"], sig["deduction"], sig["explanation"]
@@ -111,6 +129,10 @@ async fn attack_suite() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    let splice_runs: u32 = std::env::var("OPENLIVENESS_SUITE_SPLICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
 
     let mut report: Vec<Species> = Vec::new();
     let mut genuine = Species {
@@ -122,6 +144,9 @@ async fn attack_suite() {
     let mut recorded = None;
     let mut library = Vec::new();
     let mut step_delays: Vec<i64> = Vec::new();
+    // `motion.joins` of each genuine run and each splice: jumps between two still poses.
+    let mut genuine_jumps: Vec<u64> = Vec::new();
+    let mut splice_jumps: Vec<u64> = Vec::new();
     for i in 0..genuine_runs {
         let (sid, out, body) = play(
             &app,
@@ -152,6 +177,7 @@ async fn attack_suite() {
             assert!(body["data"]["imageNear"].as_str().is_some());
             assert!(body["data"]["auditImageUrl"].as_str().is_some());
         }
+        genuine_jumps.extend(jumps(&app, &sid).await);
         if recorded.is_none() {
             recorded = Some(out.sent.clone());
         }
@@ -295,39 +321,49 @@ async fn attack_suite() {
         }),
     ));
     for (mut sp, mut script) in species {
-        let (sid, out, body) = play(&app, &token, script.as_mut()).await;
-        eprintln!("{}:", sp.name);
-        explain(&app, &sid).await;
-        for m in out
-            .messages
-            .iter()
-            .filter(|m| m["type"] == "error" || m["type"] == "tryFailed")
-        {
-            eprintln!("  refused: {m}");
-        }
-        sp.attempted += 1;
-        let attack_type = body["data"]["attackType"].as_i64();
-        sp.attack_types.push(attack_type);
-        // A try judged an attack tells its page nothing about what caught it.
-        if attack_type.is_some() {
-            let hint = out.result.as_ref().and_then(|r| r.get("hint"));
-            assert!(hint.is_none(), "{}: the page was told {hint:?}", sp.name);
-        }
-        if let Some(url) = body["data"]["auditImageUrl"].as_str() {
-            let audit = app
-                .client
-                .get(url)
-                .header("X-ACCESS-TOKEN", &token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(audit.status(), 200, "audit image of {}", sp.name);
-            assert_eq!(audit.headers()["content-type"], "image/jpeg");
-            assert!(audit.bytes().await.unwrap().starts_with(b"\xff\xd8"));
-        }
-        if out.passed() || body["data"]["score"].as_i64().is_some_and(|s| s >= 50) {
-            sp.wrong += 1;
-            eprintln!("ATTACK ACCEPTED: {}: {:?}", sp.name, out.result);
+        let runs = if sp.name.contains("spliced") {
+            splice_runs.max(1)
+        } else {
+            1
+        };
+        for _ in 0..runs {
+            let (sid, out, body) = play(&app, &token, script.as_mut()).await;
+            eprintln!("{}:", sp.name);
+            explain(&app, &sid).await;
+            for m in out
+                .messages
+                .iter()
+                .filter(|m| m["type"] == "error" || m["type"] == "tryFailed")
+            {
+                eprintln!("  refused: {m}");
+            }
+            sp.attempted += 1;
+            if sp.name.contains("spliced") {
+                splice_jumps.extend(jumps(&app, &sid).await);
+            }
+            let attack_type = body["data"]["attackType"].as_i64();
+            sp.attack_types.push(attack_type);
+            // A try judged an attack tells its page nothing about what caught it.
+            if attack_type.is_some() {
+                let hint = out.result.as_ref().and_then(|r| r.get("hint"));
+                assert!(hint.is_none(), "{}: the page was told {hint:?}", sp.name);
+            }
+            if let Some(url) = body["data"]["auditImageUrl"].as_str() {
+                let audit = app
+                    .client
+                    .get(url)
+                    .header("X-ACCESS-TOKEN", &token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(audit.status(), 200, "audit image of {}", sp.name);
+                assert_eq!(audit.headers()["content-type"], "image/jpeg");
+                assert!(audit.bytes().await.unwrap().starts_with(b"\xff\xd8"));
+            }
+            if out.passed() || body["data"]["score"].as_i64().is_some_and(|s| s >= 50) {
+                sp.wrong += 1;
+                eprintln!("ATTACK ACCEPTED: {}: {:?}", sp.name, out.result);
+            }
         }
         report.push(sp);
     }
@@ -364,11 +400,25 @@ async fn attack_suite() {
         q(0.9),
         step_delays.last().copied().unwrap_or(0)
     );
+    let tally = |jumps: &[u64]| {
+        let n = |k: u64| jumps.iter().filter(|j| **j == k).count();
+        let more = jumps.iter().filter(|j| **j >= 2).count();
+        format!(
+            "{} with none, {} with one, {more} with two or more",
+            n(0),
+            n(1)
+        )
+    };
+    let delays = format!(
+        "{delays} Jumps between two still poses (`motion.joins`, judged from two): genuine runs {}; splices {} (counts per splice: {splice_jumps:?}).",
+        tally(&genuine_jumps),
+        tally(&splice_jumps)
+    );
     println!("\n{table}\n{delays}");
     if let Ok(path) = std::env::var("OPENLIVENESS_SUITE_REPORT") {
         let doc = format!(
             "# Attack suite report\n\n\
-Made by `bash scripts/attack-report.sh` ({genuine_runs} genuine runs; every session streamed in real time over the live protocol, docs/protocol.md, against the real server). ISO/IEC 30107-3 terms: APCER = attacks accepted / attempted per species; BPCER = genuine runs rejected / attempted. A run is accepted when the page is told it passed or Get Result scores it at or above the pass threshold.\n\n\
+Made by `bash scripts/attack-report.sh` ({genuine_runs} genuine runs, {splice_runs} tries of each splice species, each against a new challenge; every session streamed in real time over the live protocol, docs/protocol.md, against the real server). ISO/IEC 30107-3 terms: APCER = attacks accepted / attempted per species; BPCER = genuine runs rejected / attempted. A run is accepted when the page is told it passed or Get Result scores it at or above the pass threshold.\n\n\
 ## Subjects\n\n\
 - **Genuine**: scikit-image's astronaut photo (public domain) as a textured 3-D head: its 468-point face mesh with depth, plus a ring for the sides of the head, rendered with perspective and a z-buffer. It turns its head towards each target of the follow part (yaw −25° × x, pitch 16° × y, from 300 ms after the reveal over 450 ms), and performs each action when revealed: eyes painted closed for a blink, the jaw dropped for an open mouth, the head turned ±45° or pitched −18°, brought 1.54× closer; after the last step it comes closer for the near still, and its stills are frames of its own stream.\n\
 - **Attacks**: the same photo held still; moved, scaled and sheared in 2-D to pretend the actions; a clip of the genuine head looking around on its own (blinking, turning right and left in turn, then coming closer), whatever is asked; the genuine answers with capture times 90 s old; each frame sent twice at once; a second person (scikit-image's camera man) leaning into the picture, and a face small in the background (the astronaut mirrored, its face a tenth of the frame's width); the camera man swapped in after the first step; an earlier genuine session's frames replayed byte for byte; a library of the first three accepted genuine sessions spliced to each new challenge (for each target, the recorded segment of the nearest recorded target; for each action, the segment that answered it; re-timed to the new reveals with fresh capture times), byte for byte and altered (shifted 3 px, scaled 3 %, noise, re-encoded); the genuine answers streamed at 3 frames a second.\n\n\

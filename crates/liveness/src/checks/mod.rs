@@ -10,6 +10,7 @@ pub(crate) mod actions;
 pub(crate) mod faces;
 pub(crate) mod follow;
 pub(crate) mod geometry;
+pub(crate) mod joins;
 pub(crate) mod replay;
 pub(crate) mod timing;
 
