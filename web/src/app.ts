@@ -8,6 +8,7 @@ import { FrameRing, Steadiness, TipHold, type Tip } from './guidance';
 import { isCentre } from './follow';
 import { format, forDesktop, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
+import { clearMarks, mark } from './marks';
 import { resolveLook, resultButtons, type Look } from './look';
 import { finish, hello, Kind, positioned, secondsLeft, type Action, type GuideMsg, type ResultHint, type ResultMsg, type ServerMsg, type StepMsg } from './protocol';
 import { qrCanvas } from './qr';
@@ -106,7 +107,6 @@ export class App {
   /** Guidance counters for the tests and the benchmark: firstGuidanceAt is ms since navigation,
    * guideLagMs the sum over `guides` of capture → guide received; tipChanges counts the tips
    * shown (held), rawTipChanges the frames' own. */
-  readonly stats = { seen: 0, guides: 0, guideLagMs: 0, firstGuidanceAt: -1, faces: 0, size: 0, tip: '', tipChanges: 0, rawTipChanges: 0 };
 
   constructor() {
     const boot = readBoot();
@@ -137,7 +137,6 @@ export class App {
     this.applyLocale();
     this.view = new View(this.look, this.s);
     this.speaker = new Speaker(this.boot.audio, this.locale);
-    (window as unknown as { __ol: App }).__ol = this;
     if (!boot) {
       this.view.message('error', this.s.errorTitle, this.s.expiredTip);
       return;
@@ -241,6 +240,7 @@ export class App {
   }
 
   private resetTry(): void {
+    clearMarks();
     this.phase = 'idle';
     this.streaming = false;
     this.steady.reset();
@@ -304,7 +304,7 @@ export class App {
           this.view.setCountdown(null);
           this.view.ringState('good');
           this.view.say({ text: this.s.actSeen }, format(this.s.stepOf, { current: m.index + 1, total: this.totalSteps }));
-          this.stats.seen++;
+          mark('ol:seen', { index: m.index });
         }
         return;
       case 'step':
@@ -418,11 +418,7 @@ export class App {
     const size = m.size;
     const single = m.faces === 1;
     const canvas = this.sent.get(m.seq);
-    this.stats.guides++;
-    this.stats.guideLagMs += Date.now() - captureMs;
-    if (this.stats.firstGuidanceAt < 0) this.stats.firstGuidanceAt = performance.now();
-    if (tip !== this.stats.tip) this.stats.rawTipChanges++;
-    Object.assign(this.stats, { faces: m.faces, size, tip });
+    mark('ol:guide', { seq: m.seq, tip, faces: m.faces, lagMs: Date.now() - captureMs });
 
     switch (this.phase) {
       case 'positioning': {
@@ -432,7 +428,7 @@ export class App {
         this.view.say(styledTip);
         this.view.ringState(shown === 'good' ? 'good' : 'idle');
         if (shown !== this.lastTip && shown !== 'good') this.speaker.say(styledTip.text);
-        if (shown !== this.lastTip) this.stats.tipChanges++;
+        if (shown !== this.lastTip) mark('ol:tip', { tip: shown });
         this.lastTip = shown;
         const ready = this.steady.push(tip);
         this.view.progress(this.steady.progress);

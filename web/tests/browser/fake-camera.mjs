@@ -89,6 +89,10 @@ export async function installFakeCamera(context, opts = {}) {
         near: [600, Infinity],
         ...(cfg.timing ?? {}),
       };
+      // Turns and nods: [yaw, pitch] at the look grid's reach, k from 0 (rest) to 1.
+      const RAMP_MS = 300;
+      const toward = (yaw, pitch) => (k) => lookName(Math.round((k * yaw) / grid.yaw[2]) * grid.yaw[2] || 0, Math.round((k * pitch) / grid.pitch[2]) * grid.pitch[2] || 0);
+      const turnSweep = { turn_left: toward(grid.yaw[1], 0), turn_right: toward(grid.yaw[0], 0), nod: toward(0, grid.pitch[0]) };
       const pick = () => {
         const a = document.body?.dataset.action ?? '';
         const now = performance.now();
@@ -112,7 +116,19 @@ export async function installFakeCamera(context, opts = {}) {
         target = '';
         const t = now - since;
         const tm = timing[a];
-        if (!tm || t < tm[0] || t >= tm[0] + tm[1]) return 'neutral';
+        if (!tm || t < tm[0]) return 'neutral';
+        // A person turns or nods over a few hundred milliseconds, not from one frame to the
+        // next (the server judges a jump between two still poses as a splice): the head passes
+        // through the look grid's poses on the way to the rendered turn or nod and back.
+        const sweep = turnSweep[a];
+        if (sweep) {
+          const into = t - tm[0];
+          const out = into - RAMP_MS - tm[1];
+          if (into < RAMP_MS) return sweep(into / RAMP_MS);
+          if (out < 0) return a;
+          return out < RAMP_MS ? sweep(1 - out / RAMP_MS) : 'neutral';
+        }
+        if (t >= tm[0] + tm[1]) return 'neutral';
         return a === 'move_closer' ? 'near' : a;
       };
       // A photo is framed so that its face (cfg.focus: centre and width as fractions of the

@@ -162,7 +162,7 @@ describe('session page against the real server', () => {
         // Every action step but the last is shown as done when the server saw it, and the
         // next one comes early.
         const actionSteps = run.actions.filter((a) => a !== 'look' && a !== 'near').length;
-        const { seen } = await page.evaluate(() => window.__ol.stats);
+        const seen = await page.evaluate(() => performance.getEntriesByName('ol:seen').length);
         assert.ok(seen >= actionSteps - 1 && seen >= 1, `${seen} of ${actionSteps} action steps shown as seen: ${run.actions}`);
         // showScore: the page shows the server's score.
         assert.equal(await page.textContent('[data-testid=score]'), `Score: ${Math.round(r.data.score)}`);
@@ -420,11 +420,14 @@ describe('session page against the real server', () => {
       });
       await page.click('[data-testid=start]');
       await waitState(page, 'positioning');
-      const before = await page.evaluate(() => ({ ...window.__ol.stats }));
+      // The page marks each guide and each tip it shows (User Timing, web/src/marks.ts).
+      const from = await page.evaluate(() => performance.now());
       await page.waitForTimeout(10_000);
-      const after = await page.evaluate(() => ({ ...window.__ol.stats }));
-      const shown = after.tipChanges - before.tipChanges;
-      const raw = after.rawTipChanges - before.rawTipChanges;
+      const { shown, raw } = await page.evaluate((from) => {
+        const since = (name) => performance.getEntriesByName(name).filter((e) => e.startTime >= from);
+        const tips = since('ol:guide').map((e) => e.detail.tip);
+        return { shown: since('ol:tip').length, raw: tips.filter((t, i) => i > 0 && t !== tips[i - 1]).length };
+      }, from);
       assert.ok(raw > 0, 'the frames did change tips');
       // At most one change per 0.7 s (TipHold), whatever the machine's speed.
       assert.ok(shown <= 15, `${shown} tips shown in 10 s`);
@@ -485,12 +488,17 @@ describe('session page against the real server', () => {
       const tipsMs = Date.now() - t0;
       await page.click('[data-testid=start]');
       // The first tip the server's guide gave for a frame of this camera (ms since navigation).
-      const guidedMs = Math.round(await until('the first guide', () => page.evaluate(() => (window.__ol.stats.firstGuidanceAt > 0 ? window.__ol.stats.firstGuidanceAt : 0)), 60_000, 20));
+      const guidedMs = Math.round(await until('the first guide', () => page.evaluate(() => performance.getEntriesByName('ol:guide')[0]?.startTime ?? 0), 60_000, 20));
       const cold = total();
       // Guidance comes back for every frame; how long a frame takes from capture to its tip.
-      await until('ten guides', () => page.evaluate(() => window.__ol.stats.guides >= 10), 60_000, 50);
-      const { guides, guideLagMs } = await page.evaluate(() => window.__ol.stats);
+      await until('ten guides', () => page.evaluate(() => performance.getEntriesByName('ol:guide').length >= 10), 60_000, 50);
+      const { guides, guideLagMs } = await page.evaluate(() => {
+        const marks = performance.getEntriesByName('ol:guide');
+        return { guides: marks.length, guideLagMs: marks.reduce((n, e) => n + e.detail.lagMs, 0) };
+      });
       const lagMs = Math.round(guideLagMs / guides);
+      // The page leaves no handle on its own state for other scripts, only User Timing marks.
+      assert.equal(await page.evaluate(() => typeof window.__ol), 'undefined');
 
       const assets = ours().filter((r) => r.url.includes('/h5/assets/') && r.bytes > 1024);
       assert.ok(assets.length >= 1, `the page's script was loaded: ${ours().map((r) => r.url)}`);
