@@ -43,8 +43,26 @@ pub enum StoreError {
     /// The store cannot take more work right now; retrying later may succeed.
     #[error("store busy: {0}")]
     Busy(String),
+    /// The store failed in a way of its own (a setting, a stopped writer).
     #[error("database error: {0}")]
     Database(String),
+    /// SQLite failed. The driver's error is kept as the source (and said in the message, so a
+    /// log line is whole); shared, because one failed commit answers every write of its batch.
+    #[error("SQLite: {0}")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
+    /// PostgreSQL (or its connection pool) failed; the driver's error is the source.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[source] sqlx::Error),
+    /// A file or directory of the store could not be made or used.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task of the store died (it panicked or the runtime is shutting down).
+    #[error("a store task did not finish: {0}")]
+    Task(#[source] tokio::task::JoinError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The session's live lease was taken over by another connection (see
@@ -64,7 +82,7 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Busy(e.to_string())
             }
-            other => StoreError::Database(other.to_string()),
+            other => StoreError::Sqlite(Arc::new(other)),
         }
     }
 }
@@ -73,7 +91,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut => StoreError::Busy("connection pool timed out".into()),
-            other => StoreError::Database(other.to_string()),
+            other => StoreError::Postgres(other),
         }
     }
 }
@@ -368,4 +386,49 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn driver_errors_keep_their_cause() {
+        let e = StoreError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert!(matches!(e, StoreError::Sqlite(_)), "{e:?}");
+        // Shared (one failed commit answers a whole batch), the driver's own error inside.
+        let source = e.source().unwrap();
+        assert!(source.is::<Arc<rusqlite::Error>>());
+        assert_eq!(
+            source.to_string(),
+            rusqlite::Error::QueryReturnedNoRows.to_string()
+        );
+        let e = StoreError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(e, StoreError::Postgres(_)), "{e:?}");
+        assert!(e.source().is_some_and(|s| s.is::<sqlx::Error>()));
+        // A busy database stays "busy": the caller retries.
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(StoreError::from(busy), StoreError::Busy(_)));
+    }
+
+    #[tokio::test]
+    async fn a_data_directory_that_cannot_be_made_says_which_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, b"").unwrap();
+        let Err(e) = sqlite::SqliteStore::open(&blocker.join("data").join("db.sqlite")).await
+        else {
+            panic!("a database under a file opened");
+        };
+        assert!(matches!(e, StoreError::Io { .. }), "{e:?}");
+        assert!(e.to_string().contains("a-file"), "{e}");
+        assert!(e.source().is_some_and(|s| s.is::<std::io::Error>()));
+    }
 }

@@ -44,24 +44,28 @@ impl SqliteStore {
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || Self::open_sync(path))
             .await
-            .map_err(|e| StoreError::Database(e.to_string()))?
+            .map_err(StoreError::Task)?
     }
 
     fn open_sync(path: PathBuf) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                what: format!("cannot create {}", dir.display()),
+                source,
             })?;
         }
         // SQLite gives the -wal and -shm files the database file's mode: a 0600 database
         // keeps all three private. Files of older versions are narrowed here.
         let narrow = |p: &Path| {
-            crate::private::narrow_if_present(p).map_err(|e| {
-                StoreError::Database(format!("cannot make {} private: {e}", p.display()))
+            crate::private::narrow_if_present(p).map_err(|source| StoreError::Io {
+                what: format!("cannot make {} private", p.display()),
+                source,
             })
         };
-        crate::private::file(&path)
-            .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", path.display())))?;
+        crate::private::file(&path).map_err(|source| StoreError::Io {
+            what: format!("cannot create {}", path.display()),
+            source,
+        })?;
         for suffix in ["-wal", "-shm", "-journal"] {
             let mut side = path.clone().into_os_string();
             side.push(suffix);
@@ -93,7 +97,7 @@ impl SqliteStore {
             out
         })
         .await
-        .map_err(|e| StoreError::Database(e.to_string()))?
+        .map_err(StoreError::Task)?
     }
 }
 

@@ -5,7 +5,7 @@
 //! job's failure rolls back only that job), commits once, and only then answers each
 //! caller: an `Ok` always means "on disk".
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -17,11 +17,14 @@ const MAX_BATCH: usize = 256;
 /// Jobs waiting beyond this are refused with `Busy` instead of queueing without end.
 pub(crate) const QUEUE_CAPACITY: usize = 8192;
 
+/// How a batch's commit went: one error, shared by every job of the batch.
+type Commit = std::result::Result<(), Arc<rusqlite::Error>>;
+
 trait Job: Send {
     /// Runs the job; `false` when it failed and its savepoint must be rolled back.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch's commit is known.
-    fn answer(self: Box<Self>, commit: std::result::Result<(), String>);
+    fn answer(self: Box<Self>, commit: Commit);
 }
 
 struct TypedJob<T, F> {
@@ -45,12 +48,12 @@ where
         ok
     }
 
-    fn answer(self: Box<Self>, commit: std::result::Result<(), String>) {
+    fn answer(self: Box<Self>, commit: Commit) {
         let this = *self;
         let result = match (commit, this.outcome) {
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(v))) => Ok(v),
-            (Err(e), _) => Err(StoreError::Database(e)),
+            (Err(e), _) => Err(StoreError::Sqlite(e)),
             (Ok(()), None) => Err(StoreError::Database("write job did not run".into())),
         };
         // The caller may have gone away (request cancelled); the write stands regardless.
@@ -116,17 +119,15 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Commit {
+    let tx = conn.transaction()?;
     for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job")
-            .map_err(|e| e.to_string())?;
+        tx.execute_batch("SAVEPOINT job")?;
         if job.run(&tx) {
-            tx.execute_batch("RELEASE job").map_err(|e| e.to_string())?;
+            tx.execute_batch("RELEASE job")?;
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")
-                .map_err(|e| e.to_string())?;
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
         }
     }
-    tx.commit().map_err(|e| e.to_string())
+    Ok(tx.commit()?)
 }
