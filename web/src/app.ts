@@ -5,6 +5,7 @@ import { readBoot, socketUrl, type Boot } from './boot';
 import { isCameraFailure, openCamera, type CameraFailure } from './camera';
 import { background, button, h, icon, styled } from './dom';
 import { FrameRing, Steadiness, TipHold, type Tip } from './guidance';
+import { initialFlow, reduce, type Effect, type FlowEvent, type FlowState } from './flow';
 import { isCentre } from './follow';
 import { format, forDesktop, pickLocale, RTL, STRINGS, type Key, type Locale, type Strings } from './i18n';
 import { Live } from './live';
@@ -57,8 +58,6 @@ interface Candidate {
   size: number;
 }
 
-type Phase = 'idle' | 'positioning' | 'challenge' | 'near' | 'done';
-
 export class App {
   private readonly boot: Boot;
   private locale: Locale;
@@ -73,10 +72,8 @@ export class App {
   });
   private videoSeq = 0;
 
-  // Clock: server time = page time + offset.
-  private offset: number;
-  /** Tries left as the server last said; shown on the failure pages. */
-  triesLeft: number;
+  /** The try's flow (flow.ts): phase, steps, tries left, clock offset. */
+  private flow: FlowState;
 
   // Capture loop.
   private looping = false;
@@ -89,24 +86,17 @@ export class App {
   private lastTip: Tip | null = null;
 
   // Per try.
-  private phase: Phase = 'idle';
   private steady = new Steadiness(STEADY_FRAMES);
   private tipHold = new TipHold();
   private positionedAt = 0;
   private baselineSizes: number[] = [];
-  private steps: StepMsg[] = [];
-  private totalSteps = 0;
   /** The current target's number in the follow part (1-based). */
   private lookNo = 0;
   private far: Candidate | null = null;
   private near: Candidate | null = null;
   private nearPhaseStarted = 0;
-  private lastError: string | null = null;
   private watchdog = 0;
   private countdownTimer = 0;
-  /** Guidance counters for the tests and the benchmark: firstGuidanceAt is ms since navigation,
-   * guideLagMs the sum over `guides` of capture → guide received; tipChanges counts the tips
-   * shown (held), rawTipChanges the frames' own. */
 
   constructor() {
     const boot = readBoot();
@@ -129,8 +119,7 @@ export class App {
       statusUrl: null,
       crossDeviceUrl: null,
     };
-    this.offset = this.boot.serverTime - Date.now();
-    this.triesLeft = Math.max(0, this.boot.tryCount - this.boot.triesUsed);
+    this.flow = initialFlow(Math.max(0, this.boot.tryCount - this.boot.triesUsed), this.boot.serverTime - Date.now());
     this.locale = pickLocale(this.boot.locale, (this.boot.ui?.locale as string) ?? null, navigator.language);
     this.s = isDesktop() ? forDesktop(STRINGS[this.locale]) : STRINGS[this.locale];
     this.look = resolveLook(this.boot.ui, this.s, isDesktop());
@@ -151,14 +140,14 @@ export class App {
 
   private async start(): Promise<void> {
     if (this.boot.expiresAt && this.boot.expiresAt <= this.serverNow()) {
-      this.expired();
+      this.showExpired();
       return;
     }
-    this.view.permission(() => void this.startCamera(), this.triesLeft);
+    this.view.permission(() => void this.startCamera(), this.flow.triesLeft);
   }
 
   private serverNow(): number {
-    return Date.now() + this.offset;
+    return Date.now() + this.flow.offset;
   }
 
   // ---- camera ----
@@ -212,7 +201,7 @@ export class App {
     if (!this.live) {
       this.live = new Live(socketUrl(this.boot.wsUrl, location), {
         onMessage: (m) => this.onMessage(m),
-        onClose: (expected) => this.onClose(expected),
+        onClose: (expected) => this.dispatch({ type: 'closed', expected, busy: isBusy() }),
       });
     }
     if (!this.live.open) {
@@ -221,7 +210,7 @@ export class App {
       } catch (e) {
         // A refused upgrade looks the same as a network failure to the page: ask the status
         // endpoint, which answers 410 for an expired or cleared session.
-        if ((await this.statusCode()) === 410) this.expired();
+        if ((await this.statusCode()) === 410) this.showExpired();
         else this.fatal(this.s.connectionLost, e instanceof Error ? e.message : String(e), true);
         return;
       }
@@ -241,16 +230,13 @@ export class App {
 
   private resetTry(): void {
     clearMarks();
-    this.phase = 'idle';
+    this.dispatch({ type: 'hello' });
     this.streaming = false;
     this.steady.reset();
     this.baselineSizes = [];
-    this.steps = [];
-    this.totalSteps = 0;
     this.far = null;
     this.near = null;
     this.nearPhaseStarted = 0;
-    this.lastError = null;
     this.positionedAt = 0;
     this.seq = 0;
     this.lastTip = null;
@@ -261,82 +247,91 @@ export class App {
     clearInterval(this.countdownTimer);
   }
 
-  private onClose(expected: boolean): void {
-    if (expected) return;
-    if (this.phase === 'positioning' || this.phase === 'challenge' || this.phase === 'near' || isBusy()) {
-      this.streaming = false;
-      this.phase = 'done';
-      this.fatal(this.s.connectionLost, '', true);
-    }
+  /** Runs one event through the flow (flow.ts) and its effects here. */
+  private dispatch(e: FlowEvent): void {
+    const [next, effects] = reduce(this.flow, e);
+    this.flow = next;
+    for (const fx of effects) this.run(fx);
   }
 
   private onMessage(m: ServerMsg): void {
-    switch (m.type) {
-      case 'session': {
-        this.offset = m.serverTime - Date.now();
-        this.triesLeft = Math.max(0, m.triesAllowed - m.tryNo + 1);
-        this.phase = 'positioning';
+    if (m.type === 'guide') this.onGuide(m);
+    else this.dispatch({ type: 'message', msg: m, now: Date.now() });
+  }
+
+  /** The effect runner: the only place the flow's decisions touch the screen and the socket. */
+  private run(fx: Effect): void {
+    switch (fx.do) {
+      case 'startStreaming':
         this.streaming = true;
         this.lastSent = 0;
         if (this.stream && this.boot.video) this.recorder.start(this.stream);
+        return;
+      case 'stopStreaming':
+        this.streaming = false;
+        void this.recorder.stop();
+        clearTimeout(this.watchdog);
+        clearInterval(this.countdownTimer);
+        this.speaker.stop();
+        return;
+      case 'showPositioning':
         this.view.live('positioning');
         this.view.progress(0);
         this.view.setCountdown(null);
         this.view.ringState('idle');
         this.view.say({ text: this.s.positioning });
         return;
-      }
-      case 'guide':
-        this.onGuide(m);
-        return;
-      case 'challenge':
-        this.phase = 'challenge';
-        this.totalSteps = m.steps;
+      case 'showChallenge':
         this.view.live('challenge', 'ready');
         this.view.ringState('action');
-        this.view.say({ text: this.s.actGetReady }, format(this.s.stepOf, { current: 1, total: m.steps }));
+        this.view.say({ text: this.s.actGetReady }, format(this.s.stepOf, { current: 1, total: fx.steps }));
         this.view.progress(0);
         return;
-      case 'seen':
+      case 'showStep':
+        this.showStep(fx.step);
+        return;
+      case 'showSeen':
         // The server saw the action: say so until the next step comes (in under a second).
-        if (this.phase === 'challenge' && m.index === this.steps.length - 1) {
-          clearInterval(this.countdownTimer);
-          this.view.setCountdown(null);
-          this.view.ringState('good');
-          this.view.say({ text: this.s.actSeen }, format(this.s.stepOf, { current: m.index + 1, total: this.totalSteps }));
-          mark('ol:seen', { index: m.index });
-        }
+        clearInterval(this.countdownTimer);
+        this.view.setCountdown(null);
+        this.view.ringState('good');
+        this.view.say({ text: this.s.actSeen }, format(this.s.stepOf, { current: fx.index + 1, total: fx.total }));
+        mark('ol:seen', { index: fx.index });
         return;
-      case 'step':
-        this.steps[m.index] = m;
-        this.totalSteps = m.total;
-        if (this.phase === 'challenge') this.showStep(m);
+      case 'askNear':
+        this.askNear();
         return;
-      case 'verifying':
+      case 'sendStills':
+        void this.sendStillsAndFinish();
+        return;
+      case 'showVerifying':
         this.view.busy('verifying', { text: this.s.verifying });
         return;
-      case 'result':
-        this.onResult(m);
+      case 'showResult':
+        this.onResult(fx.result);
         return;
-      case 'tryFailed':
-        this.onTryFailed(m.reason, m.retryAllowed, m.triesLeft);
+      case 'showTimeout':
+        this.showTimeout(fx.retry, fx.triesLeft);
         return;
-      case 'expired':
-        this.expired();
-        return;
-      case 'lockedOut':
-        this.lockedOut(m.retryAfterS);
-        return;
-      case 'error':
-        this.lastError = `${m.code}: ${m.message}`;
-        // Refusals that end the connection with no try failed: another window or device
-        // holds this session, or the server cannot start a check now (restarting, or busy
-        // with as many checks as it can measure on time). Say so, offer a retry.
-        if (m.code === 'SESSION_BUSY' || m.code === 'SERVER_UNAVAILABLE' || m.code === 'SERVER_BUSY') {
-          this.streaming = false;
-          this.phase = 'done';
-          this.fatal(m.code === 'SESSION_BUSY' ? this.s.sessionBusy : this.s.serverUnavailable, '', true);
+      case 'showTryFailed': {
+        const why = fx.cause === 'abandoned' ? this.s.reasonAbandoned : this.s.reasonProtocol;
+        const cause = fx.lastError ? `${why} (${fx.lastError})` : why;
+        if (this.boot.secondary && !fx.retry) {
+          this.finishedOnSecondary(false);
+          return;
         }
+        this.showResult(false, null, fx.retry, fx.triesLeft, null, cause);
+        if (!fx.retry) void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
+        return;
+      }
+      case 'showExpired':
+        this.showExpired();
+        return;
+      case 'showLockedOut':
+        this.showLockedOut(fx.retryAfterS);
+        return;
+      case 'showTrouble':
+        this.fatal(this.s[fx.trouble], '', fx.retry);
         return;
     }
   }
@@ -358,7 +353,7 @@ export class App {
     this.view.progress(m.index / m.total);
     if (!following) this.speaker.say(text, true);
     clearInterval(this.countdownTimer);
-    const tick = (): void => this.view.setCountdown(secondsLeft(m.deadline, Date.now(), this.offset));
+    const tick = (): void => this.view.setCountdown(secondsLeft(m.deadline, Date.now(), this.flow.offset));
     tick();
     this.countdownTimer = window.setInterval(tick, 250);
   }
@@ -420,7 +415,7 @@ export class App {
     const canvas = this.sent.get(m.seq);
     mark('ol:guide', { seq: m.seq, tip, faces: m.faces, lagMs: Date.now() - captureMs });
 
-    switch (this.phase) {
+    switch (this.flow.phase) {
       case 'positioning': {
         // What is shown is held (TipHold); readiness counts every frame's own tip.
         const shown = this.tipHold.push(tip, Date.now());
@@ -443,7 +438,7 @@ export class App {
         // Stills are chosen among the frames that were streamed, so each still is exactly a
         // frame the server already measured (it checks that they agree).
         if (size > 0 && single && canvas) this.keepNear(canvas, captureMs, m.seq, size, tip);
-        const last = this.steps[this.totalSteps - 1];
+        const last = this.flow.steps[this.flow.totalSteps - 1];
         if (last && this.serverNow() >= last.deadline + 150) {
           // The far still: a frontal frame at the positioning distance once the actions are
           // over (the user is back at rest); after a final move_closer, or if none comes within
@@ -464,7 +459,7 @@ export class App {
         if (size > 0 && single && canvas) this.keepNear(canvas, captureMs, m.seq, size, tip);
         const far = this.far;
         const enough = far && this.near && this.near.size >= NEAR_TARGET * far.size;
-        if (enough || Date.now() - this.nearPhaseStarted > NEAR_PHASE_MS) void this.sendStillsAndFinish();
+        if (enough || Date.now() - this.nearPhaseStarted > NEAR_PHASE_MS) this.dispatch({ type: 'finish' });
         else if (far && size > 0) {
           const ratio = size / far.size;
           this.view.progress(Math.min(1, Math.max(0, (ratio - 1) / (NEAR_TARGET - 1))));
@@ -498,12 +493,12 @@ export class App {
   private afterSteps(): void {
     clearInterval(this.countdownTimer);
     this.view.setCountdown(null);
-    if (this.far && this.near && this.near.size >= NEAR_TARGET * this.far.size) {
-      void this.sendStillsAndFinish();
-      return;
-    }
-    // The challenge did not bring the face closer: ask for it now, for the near still.
-    this.phase = 'near';
+    const closeEnough = this.far && this.near && this.near.size >= NEAR_TARGET * this.far.size;
+    this.dispatch({ type: closeEnough ? 'finish' : 'stepsOver' });
+  }
+
+  /** The challenge did not bring the face closer: ask for it now, for the near still. */
+  private askNear(): void {
     this.near = null;
     this.nearPhaseStarted = Date.now();
     this.view.live('challenge', 'near');
@@ -514,8 +509,6 @@ export class App {
   }
 
   private async sendStillsAndFinish(): Promise<void> {
-    if (this.phase === 'done') return;
-    this.phase = 'done';
     const live = this.live;
     if (!live) return;
     this.view.busy('uploading', this.look.uploading);
@@ -533,12 +526,6 @@ export class App {
   // ---- outcomes ----
 
   private onResult(m: ResultMsg): void {
-    void this.recorder.stop();
-    clearTimeout(this.watchdog);
-    this.phase = 'done';
-    this.streaming = false;
-    this.triesLeft = m.triesLeft;
-    this.speaker.stop();
     const over = m.passed || !m.retryAllowed;
     if (this.boot.secondary && over) {
       this.finishedOnSecondary(m.passed);
@@ -642,37 +629,19 @@ export class App {
     if (redirectUrl) location.assign(redirectUrl);
   }
 
-  private onTryFailed(reason: string, retry: boolean, triesLeft: number): void {
-    void this.recorder.stop();
-    clearTimeout(this.watchdog);
-    clearInterval(this.countdownTimer);
-    this.phase = 'done';
-    this.streaming = false;
-    this.triesLeft = triesLeft;
-    this.speaker.stop();
-    if (reason === 'TIMED_OUT') {
-      const t = this.look.timeout;
-      this.view.state('timeout');
-      background(document.body, t.background, t.backgroundImage);
-      const parts: (Node | null)[] = [icon(t.icon) ?? h('div', { class: 'mark clock', 'aria-hidden': 'true' }), styled('h2', t.bold), styled('p', t.tip, { class: 'lead' })];
-      if (retry) {
-        parts.push(h('p', { class: 'detail' }, format(this.s.triesLeft, { n: triesLeft })));
-        parts.push(button(t.button, () => void this.tryAgain(), { 'data-testid': 'try-again', class: 'btn primary' }));
-      } else {
-        void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
-      }
-      this.view.panelReplace(...parts);
-      this.speaker.say(t.bold.text, true);
-      return;
+  private showTimeout(retry: boolean, triesLeft: number): void {
+    const t = this.look.timeout;
+    this.view.state('timeout');
+    background(document.body, t.background, t.backgroundImage);
+    const parts: (Node | null)[] = [icon(t.icon) ?? h('div', { class: 'mark clock', 'aria-hidden': 'true' }), styled('h2', t.bold), styled('p', t.tip, { class: 'lead' })];
+    if (retry) {
+      parts.push(h('p', { class: 'detail' }, format(this.s.triesLeft, { n: triesLeft })));
+      parts.push(button(t.button, () => void this.tryAgain(), { 'data-testid': 'try-again', class: 'btn primary' }));
+    } else {
+      void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
     }
-    const why = reason === 'ABANDONED' ? this.s.reasonAbandoned : this.s.reasonProtocol;
-    const cause = this.lastError ? `${why} (${this.lastError})` : why;
-    if (this.boot.secondary && !retry) {
-      this.finishedOnSecondary(false);
-      return;
-    }
-    this.showResult(false, null, retry, triesLeft, null, cause);
-    if (!retry) void this.leaveButton(false).then((b) => b && this.view.panel.append(b));
+    this.view.panelReplace(...parts);
+    this.speaker.say(t.bold.text, true);
   }
 
   /** Without a verdict message (time-out, error), the return URL comes from the status endpoint. */
@@ -714,18 +683,13 @@ export class App {
     this.speaker.say(bold.text, true);
   }
 
-  private expired(): void {
-    this.phase = 'done';
-    this.streaming = false;
+  private showExpired(): void {
     this.stopCamera();
     this.view.message('expired', this.s.expiredTitle, this.s.expiredTip, [], h('div', { class: 'mark clock', 'aria-hidden': 'true' }));
   }
 
   /** Too many failed tries: no way forward from this session; say when to come back. */
-  private lockedOut(retryAfterS: number): void {
-    this.phase = 'done';
-    this.streaming = false;
-    clearTimeout(this.watchdog);
+  private showLockedOut(retryAfterS: number): void {
     this.stopCamera();
     const minutes = Math.max(1, Math.ceil(retryAfterS / 60));
     this.view.message('error', this.s.lockedTitle, format(this.s.lockedTip, { minutes }), [], h('div', { class: 'mark clock', 'aria-hidden': 'true' }));
@@ -777,7 +741,7 @@ export class App {
       try {
         const res = await fetch(url, { cache: 'no-store' });
         if (res.status === 404 || res.status === 410) {
-          this.expired();
+          this.showExpired();
           return;
         }
         if (!res.ok) continue;
