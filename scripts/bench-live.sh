@@ -6,5 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/models/setup.sh >/dev/null
 OPENLIVENESS_BENCH_ROUNDS="${OPENLIVENESS_BENCH_ROUNDS:-3}" \
-  cargo test --locked -p openliveness-server --test live finish_to_result_benchmark \
-  -- --ignored --nocapture 2>&1 | grep -E '^concurrency|test result'
+  cargo test --locked --workspace --bench live 2>&1 | grep -E '^concurrency'
