@@ -89,8 +89,58 @@ pub enum ApiError {
     ResultNotFound,
     #[error("HTTP client error {0}")]
     Client(StatusCode),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A failure of ours the client cannot fix: logged with its causes, answered as a
+    /// generic server error.
+    #[error("{what}")]
+    Internal {
+        what: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl ApiError {
+    /// An internal failure caused by `source`, said as `what` in the log.
+    pub fn internal(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ApiError::Internal {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An internal failure with no error behind it (a broken invariant).
+    pub fn broken(what: impl Into<String>) -> Self {
+        ApiError::Internal {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// Logs an internal failure with its whole chain of causes, once, at the edge.
+    pub fn log_internal(&self) {
+        if let ApiError::Internal { .. } = self {
+            tracing::error!(cause = %chain(self), "internal error");
+        }
+    }
+}
+
+/// An error and its causes on one line: "blob ab/cd: cannot read: permission denied".
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let said = cause.to_string();
+        // Causes whose message already ends ours (thiserror's "{0}" style) are not repeated.
+        if !line.ends_with(&said) {
+            line.push_str(": ");
+            line.push_str(&said);
+        }
+        next = cause.source();
+    }
+    line
 }
 
 impl ApiError {
@@ -159,7 +209,7 @@ impl ApiError {
                     format!("HTTP {} - {reason}", status.as_u16()),
                 );
             }
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ERROR", "Server error"),
+            Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "ERROR", "Server error"),
         };
         (status, code, message.to_owned())
     }
@@ -185,16 +235,14 @@ impl From<StoreError> for ApiError {
             StoreError::QuotaExceeded => ApiError::QuotaExceeded,
             StoreError::InsufficientBalance => ApiError::InsufficientBalance,
             StoreError::Replay => ApiError::Signature,
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal("the store failed", other),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(cause = %cause, "internal error");
-        }
+        self.log_internal();
         let (status, code, message) = self.parts();
         let extra = match &self {
             ApiError::UiConfig {
@@ -218,5 +266,35 @@ impl IntoResponse for ApiError {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_internal_failure_keeps_its_causes_and_tells_the_client_nothing() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "/data/blobs/ab");
+        let store = StoreError::Io {
+            what: "cannot read the blob".into(),
+            source: io,
+        };
+        let e = ApiError::from(store);
+        // The chain reaches the io::Error, each message said once.
+        let root = e.source().and_then(|s| s.source()).unwrap();
+        assert!(root.is::<std::io::Error>());
+        assert_eq!(
+            chain(&e),
+            "the store failed: cannot read the blob: /data/blobs/ab"
+        );
+        let (status, code, message) = e.parts();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!((code, message.as_str()), ("ERROR", "Server error"));
+        assert_eq!(chain(&ApiError::broken("no account")), "no account");
     }
 }

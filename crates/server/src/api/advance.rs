@@ -55,7 +55,7 @@ pub async fn generate_token(
     let secret = state
         .sealer
         .open(&key.secret_sealed, access_key.as_bytes())
-        .map_err(|e| ApiError::Internal(format!("cannot unseal secret of {access_key}: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("cannot unseal secret of {access_key}"), e))?;
     let mut combined = Vec::with_capacity(access_key.len() + secret.len() + timestamp.len());
     combined.extend_from_slice(access_key.as_bytes());
     combined.extend_from_slice(&secret);
@@ -68,7 +68,7 @@ pub async fn generate_token(
         .store
         .account_by_id(key.account_id)
         .await?
-        .ok_or_else(|| ApiError::Internal(format!("key {access_key} has no account")))?;
+        .ok_or_else(|| ApiError::broken(format!("key {access_key} has no account")))?;
     admit(&state, &account, now, DisabledAs::AccountDisabled).await?;
 
     let token = format!("olat_{}", random_hex(32));
@@ -194,7 +194,7 @@ pub async fn get_result(
     // they do not know (decision.rs says why not `extra`).
     if let Some(decision) = Decision::of(&session) {
         let decision = serde_json::to_value(decision.advance())
-            .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+            .map_err(|e| ApiError::internal("serialising the decision", e))?;
         data.insert("decision".into(), decision);
     }
     if result.result_code == crate::live::conn::LOCKED_OUT {
@@ -359,7 +359,7 @@ async fn load_b64(state: &AppState, key: Option<&str>) -> Result<Option<String>,
         .blobs
         .get(key)
         .await
-        .map_err(|e| ApiError::Internal(format!("blob {key}: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("blob {key}"), e))?;
     Ok(Some(
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
@@ -380,7 +380,7 @@ pub async fn configure_ui(
         tracing::info!(ignored = ?parsed.ignored, "configureUI: unknown keys ignored");
     }
     let json = serde_json::to_string(&parsed.config)
-        .map_err(|e| ApiError::Internal(format!("serialising UI config: {e}")))?;
+        .map_err(|e| ApiError::internal("serialising UI config", e))?;
     state
         .store
         .set_ui_config(caller.account.id, &json, now_ms())
@@ -413,7 +413,7 @@ pub async fn audit_image(
         .blobs
         .get(&key)
         .await
-        .map_err(|e| ApiError::Internal(format!("audit blob {key}: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("audit blob {key}"), e))?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "image/jpeg"),

@@ -69,15 +69,13 @@ pub fn td_code(e: &ApiError) -> (StatusCode, u32, &'static str) {
             11303,
             "Service busy, retry later",
         ),
-        Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 11350, "Internal error"),
+        Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, 11350, "Internal error"),
     }
 }
 
 impl IntoResponse for TdError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self.0 {
-            tracing::error!(cause = %cause, "internal error");
-        }
+        self.0.log_internal();
         let (status, code, message) = td_code(&self.0);
         let mut resp = json_response(&json!({
             "code": code,
@@ -135,7 +133,7 @@ async fn partner(state: &AppState, query: Option<String>) -> Result<(ApiKey, Acc
         .store
         .account_by_id(api_key.account_id)
         .await?
-        .ok_or_else(|| ApiError::Internal("partner key without account".into()))?;
+        .ok_or_else(|| ApiError::broken("partner key without account"))?;
     admit(state, &account, now_ms(), Iam::AccountDisabled).await?;
     Ok((api_key, account))
 }
@@ -248,7 +246,7 @@ pub async fn result(
         }
         if let Some(decision) = Decision::of(&session) {
             let decision = serde_json::to_value(decision.trustdecision())
-                .map_err(|e| ApiError::Internal(format!("serialising the decision: {e}")))?;
+                .map_err(|e| ApiError::internal("serialising the decision", e))?;
             obj.insert("decision".into(), decision);
         }
     }

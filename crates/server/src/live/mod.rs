@@ -113,7 +113,7 @@ pub async fn upgrade(
     let engine = state.vision.clone();
     let account = match state.store.account_by_id(session.new.account_id).await {
         Ok(Some(a)) => a,
-        Ok(None) => return ApiError::Internal("session without account".into()).into_response(),
+        Ok(None) => return ApiError::broken("session without account").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
     ws.max_message_size(protocol::HEADER_LEN + protocol::MAX_VIDEO_BYTES)
