@@ -22,11 +22,9 @@ mod support;
 use common::*;
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use support::client::{self, Outcome, Script};
 use support::scripts::Genuine;
 use support::subject::{astronaut, Subject};
-use tokio_tungstenite::tungstenite::Message;
 
 /// The server's step window, as in the live tests: long enough for a rendered action.
 const STEP_WINDOW_MS: i64 = 2000;
@@ -44,21 +42,7 @@ fn main() {
 /// admission control, docs/protocol.md), which is what it does beyond its capacity.
 async fn play(app: &TestApp, token: &str, script: &mut dyn Script) -> Option<(String, Outcome)> {
     let (sid, url) = app.session(token).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(&url))
-        .await
-        .expect("websocket connects");
-    ws.send(Message::Text(client::hello().into()))
-        .await
-        .unwrap();
-    let mut msgs = Vec::new();
-    let first = client::wait_for(
-        &mut ws,
-        &mut msgs,
-        &["session", "error"],
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("an answer to hello");
+    let (ws, msgs, first) = client::say_hello(&url, Duration::from_secs(10)).await;
     if first["type"] == "error" {
         assert_eq!(first["code"], "SERVER_BUSY", "{first}");
         return None;

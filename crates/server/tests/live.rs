@@ -777,26 +777,9 @@ async fn race(
     Vec<(client::Ws, Vec<serde_json::Value>)>,
     Vec<serde_json::Value>,
 ) {
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
-    let opened = urls.iter().map(|url| async move {
-        let (mut ws, _) = tokio_tungstenite::connect_async(client::ws_url(url))
-            .await
-            .unwrap();
-        ws.send(Message::Text(client::hello().into()))
-            .await
-            .unwrap();
-        let mut msgs = Vec::new();
-        let first = client::wait_for(
-            &mut ws,
-            &mut msgs,
-            &["session", "error"],
-            std::time::Duration::from_secs(20),
-        )
-        .await
-        .expect("an answer to hello");
-        (ws, msgs, first)
-    });
+    let opened = urls
+        .iter()
+        .map(|url| client::say_hello(url, std::time::Duration::from_secs(20)));
     let mut running = Vec::new();
     let mut refused = Vec::new();
     for (ws, msgs, first) in futures_util::future::join_all(opened).await {

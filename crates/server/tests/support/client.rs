@@ -176,6 +176,21 @@ pub async fn drive(mut ws: Ws, script: &mut dyn Script) -> Outcome {
     after_session(ws, msgs, script).await
 }
 
+/// Opens the live channel at `page_url` and says `hello`: the channel, what came back, and
+/// the answer — `session`, or the `error` that refused the try (a busy server, a session
+/// held elsewhere).
+pub async fn say_hello(page_url: &str, limit: Duration) -> (Ws, Vec<Value>, Value) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(page_url))
+        .await
+        .expect("websocket connects");
+    ws.send(Message::Text(hello().into())).await.unwrap();
+    let mut msgs = Vec::new();
+    let answer = wait_for(&mut ws, &mut msgs, &["session", "error"], limit)
+        .await
+        .expect("an answer to hello");
+    (ws, msgs, answer)
+}
+
 /// The page's `hello`.
 pub fn hello() -> String {
     json!({"type":"hello","protocol":1}).to_string()
