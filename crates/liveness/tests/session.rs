@@ -65,6 +65,22 @@ fn reveal_all(s: &mut Session, r: &mut StdRng, from: i64) -> i64 {
     now
 }
 
+/// Starts capturing at `T0` and lets the clock reveal the follow part's targets and then the
+/// first action: that action's index, and when it was revealed.
+fn through_the_follow_part(s: &mut Session, r: &mut StdRng) -> (usize, i64) {
+    capturing(s, r, T0);
+    let follow = {
+        let c = s.challenge().unwrap();
+        c.len() - c.discrete_actions().len()
+    };
+    let mut now = T0;
+    while s.challenge().unwrap().revealed_count() <= follow {
+        now = s.challenge().unwrap().next_due_at().unwrap();
+        s.apply(Event::Tick { now_ms: now }, r).unwrap();
+    }
+    (follow, now)
+}
+
 #[test]
 fn the_happy_path_reveals_steps_one_at_a_time_and_passes() {
     let (mut s, mut r) = (session(3), rng());
@@ -137,16 +153,7 @@ fn an_early_step_advance_is_allowed_after_the_minimum_only() {
 
     // Once the follow part is over, an action may be advanced after the minimum.
     let (mut s, mut r) = (session(1), rng());
-    capturing(&mut s, &mut r, T0);
-    let follow = {
-        let c = s.challenge().unwrap();
-        c.len() - c.discrete_actions().len()
-    };
-    let mut now = T0;
-    while s.challenge().unwrap().revealed_count() <= follow {
-        now = s.challenge().unwrap().next_due_at().unwrap();
-        s.apply(Event::Tick { now_ms: now }, &mut r).unwrap();
-    }
+    let (follow, now) = through_the_follow_part(&mut s, &mut r);
     let fx = s
         .apply(
             Event::StepAdvanced {
@@ -184,15 +191,7 @@ fn an_advance_the_clock_overtook_reveals_nothing_more() {
     // The server decided to advance step i, but i's window ended first and the clock revealed
     // i + 1: the advance must not reveal i + 2 (i + 1 would get no window) nor fail the try.
     let (mut s, mut r) = (session(1), rng());
-    capturing(&mut s, &mut r, T0);
-    let follow = {
-        let c = s.challenge().unwrap();
-        c.len() - c.discrete_actions().len()
-    };
-    while s.challenge().unwrap().revealed_count() <= follow {
-        let now = s.challenge().unwrap().next_due_at().unwrap();
-        s.apply(Event::Tick { now_ms: now }, &mut r).unwrap();
-    }
+    let (follow, _) = through_the_follow_part(&mut s, &mut r);
     let due = s.challenge().unwrap().next_due_at().unwrap();
     let fx = s
         .apply(

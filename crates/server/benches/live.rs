@@ -87,12 +87,7 @@ async fn finish_to_result() {
                     passed += 1;
                 }
                 latencies.extend(out.finish_to_result_ms);
-                let s = app.store.session(&sid).await.unwrap().unwrap();
-                let signals: serde_json::Value = s
-                    .result
-                    .and_then(|r| r.signals)
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or_default();
+                let signals = app.stored_signals(&sid).await;
                 let cost = signals["costMs"]["measure"].as_f64().unwrap_or(0.0)
                     + signals["costMs"]["decide"].as_f64().unwrap_or(0.0);
                 costs.push((cost, signals["frames"].as_u64().unwrap_or(0)));

@@ -72,18 +72,9 @@ async fn play(
     (sid, outcome, r.body)
 }
 
-/// The stored verdict of a session: its challenge and every signal.
-async fn stored_verdict(app: &TestApp, sid: &str) -> serde_json::Value {
-    let s = app.store.session(sid).await.unwrap().unwrap();
-    s.result
-        .and_then(|r| r.signals)
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default()
-}
-
 /// How many times the head jumped between two still poses (`motion.joins`), if judged.
 async fn jumps(app: &TestApp, sid: &str) -> Option<u64> {
-    let signals = stored_verdict(app, sid).await;
+    let signals = app.stored_signals(sid).await;
     signals["verdict"]["signals"]
         .as_array()?
         .iter()
@@ -94,7 +85,7 @@ async fn jumps(app: &TestApp, sid: &str) -> Option<u64> {
 
 /// Prints the challenge and every signal that cost points, for a run's log.
 async fn explain(app: &TestApp, sid: &str) {
-    let signals = stored_verdict(app, sid).await;
+    let signals = app.stored_signals(sid).await;
     eprintln!("  challenge {}", signals["challenge"]);
     for sig in signals["verdict"]["signals"]
         .as_array()

@@ -10,11 +10,13 @@
 //! A jump is a change of pose (yaw and pitch together) of at least `joins_jump_deg` between
 //! two consecutive measured frames, while the steps just before and just after it are each at
 //! most `joins_still_share` of it, or `joins_still_deg` when that is more (the jitter of a
-//! held pose): a turn from still to still within about two frame intervals. Consecutive means: both frames hold one measured face and
-//! lie at most `joins_max_gap_ms` apart by their capture times, so a frame the page dropped or
-//! a face lost for a moment never reads as a jump. A genuine flick of the head can look like
-//! one jump when the camera samples it at an unlucky moment (a turn of 15° in 0.2 s at
-//! 10 frames a second, or in 0.25 s at 8; a minimum-jerk turn over 0.3 s never does at 8–15); `joins_attack_count` jumps in one try are judged, fewer are reported.
+//! held pose): a turn from still to still within about two frame intervals. Consecutive
+//! means: both frames hold one measured face and lie at most `joins_max_gap_ms` apart by their
+//! capture times, so a frame the page dropped or a face lost for a moment never reads as a
+//! jump. A genuine flick of the head can look like one jump when the camera samples it at an
+//! unlucky moment (a turn of 15° in 0.2 s at 10 frames a second, or in 0.25 s at 8; a
+//! minimum-jerk turn over 0.3 s never does at 8–15); `joins_attack_count` jumps in one try
+//! are judged, fewer are reported.
 //!
 //! Invariants: only poses measured on frames and the page's capture times are read; a stream
 //! without enough measured poses has no jumps (other checks judge a stream that shows no

@@ -454,6 +454,16 @@ impl TestApp {
         )
         .await
     }
+
+    /// What the store kept of a session's verdict (`SessionResult.signals`): the challenge,
+    /// every signal, the cost; `Null` before a verdict.
+    pub async fn stored_signals(&self, signature_id: &str) -> Value {
+        let s = self.store.session(signature_id).await.unwrap().unwrap();
+        s.result
+            .and_then(|r| r.signals)
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Runs a test body once on SQLite and once on PostgreSQL, as two test functions.
