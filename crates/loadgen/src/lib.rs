@@ -1,6 +1,7 @@
 //! Pieces of the API load benchmark that are worth testing on their own: the latency
 //! summary, the generate-token signature, the per-key timestamp sequence that keeps every
-//! signed request distinct, and the check of an answer's envelope.
+//! signed request distinct, the check of an answer's envelope, and the CPU time read from
+//! `/proc` (also used by the server's capacity benchmark).
 //!
 //! The binaries are `loadgen` (the client) and `bare-axum` (the framework's ceiling);
 //! `run.sh` beside this crate runs the whole benchmark.
@@ -8,6 +9,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use anyhow::{bail, Context as _};
 use serde::Deserialize;
 
 /// One API key as `openliveness key create` prints it (other fields are ignored).
@@ -151,6 +153,40 @@ pub fn summarise(latencies_us: &mut [u32]) -> Summary {
             Duration::from_micros(sum / n as u64)
         },
     }
+}
+
+/// User + system CPU seconds of a process from its `/proc/PID/stat` (all threads).
+pub fn cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
+    let stat =
+        std::fs::read_to_string(stat_path).with_context(|| format!("reading {stat_path}"))?;
+    // The command name (field 2) may hold spaces; fields after its ')' are plain.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("unexpected /proc stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ')'.
+    let utime: f64 = fields.get(11).context("no utime")?.parse()?;
+    let stime: f64 = fields.get(12).context("no stime")?.parse()?;
+    // USER_HZ is 100 on Linux's user-space ABI.
+    Ok((utime + stime) / 100.0)
+}
+
+/// CPU seconds all CPUs have spent busy since boot, from the first line of `/proc/stat`
+/// (user, nice, system, irq, softirq, steal; idle and iowait left out).
+pub fn machine_busy_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = stat.lines().next().context("empty /proc/stat")?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    let &[user, nice, system, _idle, _iowait, irq, softirq, steal, ..] = v.as_slice() else {
+        bail!("unexpected /proc/stat format");
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    Ok(busy / 100.0)
 }
 
 #[cfg(test)]

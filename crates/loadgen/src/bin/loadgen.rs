@@ -19,8 +19,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use openliveness_loadgen::{
-    data_field, envelope_code, generate_token_body, now_ms, parse_keys, summarise, KeyPair,
-    TimestampSeq,
+    cpu_seconds, data_field, envelope_code, generate_token_body, machine_busy_seconds, now_ms,
+    parse_keys, summarise, KeyPair, TimestampSeq,
 };
 use serde_json::json;
 
@@ -504,40 +504,6 @@ async fn drive(
         }
     }
     tally
-}
-
-/// User + system CPU seconds of a process from its `/proc/PID/stat` (all threads).
-fn cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
-    let stat =
-        std::fs::read_to_string(stat_path).with_context(|| format!("reading {stat_path}"))?;
-    // The command name (field 2) may hold spaces; fields after its ')' are plain.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("unexpected /proc stat format")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ')'.
-    let utime: f64 = fields.get(11).context("no utime")?.parse()?;
-    let stime: f64 = fields.get(12).context("no stime")?.parse()?;
-    // USER_HZ is 100 on Linux's user-space ABI.
-    Ok((utime + stime) / 100.0)
-}
-
-/// CPU seconds all CPUs have spent busy since boot, from the first line of `/proc/stat`
-/// (user, nice, system, irq, softirq, steal; idle and iowait left out).
-fn machine_busy_seconds() -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
-    let line = stat.lines().next().context("empty /proc/stat")?;
-    let v: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    let &[user, nice, system, _idle, _iowait, irq, softirq, steal, ..] = v.as_slice() else {
-        bail!("unexpected /proc/stat format");
-    };
-    let busy = user + nice + system + irq + softirq + steal;
-    Ok(busy / 100.0)
 }
 
 fn cpu_self() -> anyhow::Result<f64> {

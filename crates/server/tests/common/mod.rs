@@ -184,11 +184,39 @@ pub fn s3_env(prefix: &str) -> Vec<(&'static str, String)> {
 /// `store`, `blobs` and `sealer` are `of`'s (the shared database and store, seen from the
 /// test); the process is killed when the app is dropped.
 pub async fn spawn_process_replica(of: &TestApp, env: &[(&str, String)]) -> TestApp {
-    use std::io::BufRead;
     let database_url = of
         .database_url
         .clone()
         .expect("replicas share a PostgreSQL database");
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut vars = vec![
+        ("DATABASE_URL".to_owned(), database_url.clone()),
+        ("OPENLIVENESS_MASTER_KEY".to_owned(), of.master_key.clone()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let (dir, env) = (data_dir.path().to_path_buf(), vars);
+    let (process, base) = tokio::task::spawn_blocking(move || serve_process(&dir, &env))
+        .await
+        .unwrap();
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store: of.store.clone(),
+        blobs: of.blobs.clone(),
+        sealer: of.sealer.clone(),
+        data_dir,
+        schema: None,
+        database_url: Some(database_url),
+        master_key: of.master_key.clone(),
+        stop: None,
+        server: None,
+        process: Some(process),
+    }
+}
+
+/// The `openliveness` binary built beside this test or benchmark (`cargo test --workspace`
+/// builds it in the test profile; `cargo build --release` in the release one).
+pub fn openliveness_bin() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let bin = exe
         .parent()
@@ -200,17 +228,26 @@ pub async fn spawn_process_replica(of: &TestApp, env: &[(&str, String)]) -> Test
         "{} is missing: `cargo build -p openliveness` (cargo test --workspace builds it)",
         bin.display()
     );
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
+    bin
+}
+
+/// Runs `openliveness serve` as a process of its own with the data directory `data_dir`
+/// (its log goes to `server.log` there), the repository's models, any free port and `env`;
+/// blocks until it listens. Returns the process (killed when dropped) and its base URL.
+pub fn serve_process(
+    data_dir: &std::path::Path,
+    env: &[(String, String)],
+) -> (ChildProcess, String) {
+    use std::io::BufRead;
+    let bin = openliveness_bin();
+    let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
     let mut child = std::process::Command::new(&bin)
         .arg("serve")
-        .env("DATABASE_URL", &database_url)
-        .env("OPENLIVENESS_MASTER_KEY", &of.master_key)
-        .env("OPENLIVENESS_DATA_DIR", data_dir.path())
+        .env("OPENLIVENESS_DATA_DIR", data_dir)
         .env("OPENLIVENESS_MODELS_DIR", models_dir())
         .env("OPENLIVENESS_BIND", "127.0.0.1:0")
         .env("OPENLIVENESS_LOG", "warn")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(log)
@@ -228,30 +265,18 @@ pub async fn spawn_process_replica(of: &TestApp, env: &[(&str, String)]) -> Test
             }
         }
     });
-    let base =
-        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
-            .await
-            .unwrap();
-    let base = match base {
-        Ok(url) => url,
+    match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(url) => (process, url),
         Err(_) => panic!(
-            "the replica process did not start; its log:\n{}",
-            std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default()
+            "the server process did not start; its log:\n{}",
+            std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default()
         ),
-    };
-    TestApp {
-        base,
-        client: reqwest::Client::new(),
-        store: of.store.clone(),
-        blobs: of.blobs.clone(),
-        sealer: of.sealer.clone(),
-        data_dir,
-        schema: None,
-        database_url: Some(database_url),
-        master_key: of.master_key.clone(),
-        stop: None,
-        server: None,
-        process: Some(process),
+    }
+}
+
+impl ChildProcess {
+    pub fn id(&self) -> u32 {
+        self.0.id()
     }
 }
 

@@ -4,7 +4,10 @@
 use image::RgbImage;
 
 use super::client::{Look, Moment, Script, Sent, Shot};
-use super::subject::{jpeg, noise, warp_2d, with_background_face, with_second_face, Act, Subject};
+use super::render::Pose;
+use super::subject::{
+    jpeg, noise, warp_2d, with_background_face, with_second_face, Act, FrameBank, Subject,
+};
 use openliveness_server::live::protocol::Kind;
 
 /// The genuine subject's body language for `action`, `e` ms after it was asked.
@@ -137,6 +140,69 @@ impl Script for Genuine<'_> {
         let (subject, seed) = (self.subject, self.seed);
         self.stills
             .take(|distance| subject.at_rest(distance, seed + 1000))
+    }
+}
+
+/// The genuine subject played from a [`FrameBank`]: the same answers as [`Genuine`], each
+/// frame an encoded picture taken from the bank (rendered once per pose), so a load client
+/// can play many sessions at once on little CPU.
+pub struct Prerendered<'a> {
+    pub bank: &'a FrameBank,
+    /// Names this session's frames (their JPEG comments).
+    pub tag: String,
+    sent: u64,
+    far: Option<(Vec<u8>, i64)>,
+    near: Option<(Vec<u8>, i64)>,
+}
+
+impl<'a> Prerendered<'a> {
+    pub fn new(bank: &'a FrameBank, tag: String) -> Prerendered<'a> {
+        Prerendered {
+            bank,
+            tag,
+            sent: 0,
+            far: None,
+            near: None,
+        }
+    }
+}
+
+impl Script for Prerendered<'_> {
+    fn frame(&mut self, m: &Moment) -> Option<Shot> {
+        self.sent += 1;
+        let mut act = respond_to(m);
+        if act.pose.distance == 1.0 {
+            act.pose.distance = carried_distance(m);
+        }
+        let bytes = self
+            .bank
+            .frame(act, self.sent, &format!("{} {}", self.tag, self.sent));
+        let approaching = matches!(&m.step, Some((a, _)) if a == "move_closer" || a == "near");
+        let p = act.pose;
+        let at_rest = !act.eyes_closed && !act.mouth_open && p.yaw == 0.0 && p.pitch == 0.0;
+        if at_rest && p.distance == 1.0 && !approaching {
+            self.far = Some((bytes.clone(), m.now_ms));
+        } else if at_rest && p.distance <= 0.66 {
+            self.near = Some((bytes.clone(), m.now_ms));
+        }
+        Some(Shot::Raw(bytes, m.now_ms))
+    }
+    fn stills(&mut self) -> (Shot, Shot) {
+        let now = super::client::now_ms();
+        let pick = |s: Option<(Vec<u8>, i64)>, distance: f32, n: u64| match s {
+            Some((bytes, at)) => Shot::Raw(bytes, at),
+            None => {
+                let pose = Pose {
+                    distance,
+                    ..Pose::FRONT
+                };
+                let tag = format!("{} still {n}", self.tag);
+                Shot::Raw(self.bank.frame(Act { pose, ..Act::REST }, n, &tag), now)
+            }
+        };
+        let far = pick(self.far.take(), 1.0, 1);
+        let near = pick(self.near.take(), 0.65, 2);
+        (far, near)
     }
 }
 

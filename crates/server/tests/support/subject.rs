@@ -3,6 +3,7 @@
 //! the attackers' material — the same photo held still, warped in 2-D, or swapped.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use image::{Rgb, RgbImage};
@@ -98,6 +99,22 @@ impl Subject {
         self.frame(Act { pose, ..Act::REST }, seed)
     }
 
+    /// The rendered picture `act` falls into: pose quantised (yaw 2.5°, pitch 2°, distance
+    /// 0.025, jaw 0.05) and the eyes.
+    pub fn key(act: Act) -> [i32; 5] {
+        let mut pose = act.pose;
+        if act.mouth_open {
+            pose.jaw = pose.jaw.max(MOUTH_OPEN_JAW);
+        }
+        [
+            (pose.yaw / 2.5).round() as i32,
+            (pose.pitch / 2.0).round() as i32,
+            (pose.distance / 0.025).round() as i32,
+            (pose.jaw / 0.05).round() as i32,
+            i32::from(act.eyes_closed),
+        ]
+    }
+
     /// The genuine subject performing `act`, with sensor noise seeded by `seed`.
     pub fn frame(&self, act: Act, seed: u64) -> RgbImage {
         let texture = if act.eyes_closed {
@@ -109,13 +126,7 @@ impl Subject {
         if act.mouth_open {
             pose.jaw = pose.jaw.max(MOUTH_OPEN_JAW);
         }
-        let key = [
-            (pose.yaw / 2.5).round() as i32,
-            (pose.pitch / 2.0).round() as i32,
-            (pose.distance / 0.025).round() as i32,
-            (pose.jaw / 0.05).round() as i32,
-            i32::from(act.eyes_closed),
-        ];
+        let key = Subject::key(act);
         pose.yaw = key[0] as f32 * 2.5;
         pose.pitch = key[1] as f32 * 2.0;
         pose.distance = key[2] as f32 * 0.025;
@@ -287,5 +298,64 @@ pub fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
     img.write_with_encoder(enc).expect("jpeg encodes");
+    out
+}
+
+/// A picture of the bank: `Subject::key` and the noise variant.
+type BankKey = ([i32; 5], u64);
+
+/// The genuine subject's frames encoded once and kept: a load client sends them as they are,
+/// so its CPU stays small beside the server's (crates/server/benches/capacity.rs). Each
+/// rendered picture has `variants` noise variants; every frame sent also carries a JPEG
+/// comment naming it, so no two frames are byte-identical (a camera's never are) while the
+/// pictures repeat.
+pub struct FrameBank {
+    subject: &'static Subject,
+    variants: u64,
+    jpegs: Mutex<HashMap<BankKey, Arc<Vec<u8>>>>,
+    rendered: AtomicUsize,
+}
+
+impl FrameBank {
+    pub fn new(subject: &'static Subject, variants: u64) -> FrameBank {
+        FrameBank {
+            subject,
+            variants: variants.max(1),
+            jpegs: Mutex::new(HashMap::new()),
+            rendered: AtomicUsize::new(0),
+        }
+    }
+
+    /// Pictures rendered and encoded so far (each once).
+    pub fn rendered(&self) -> usize {
+        self.rendered.load(Ordering::Relaxed)
+    }
+
+    /// `act`'s picture, noise variant `n`, with the comment `tag`.
+    pub fn frame(&self, act: Act, n: u64, tag: &str) -> Vec<u8> {
+        let key = (Subject::key(act), n % self.variants);
+        let cached = self.jpegs.lock().unwrap().get(&key).cloned();
+        let encoded = match cached {
+            Some(e) => e,
+            None => {
+                let e = Arc::new(jpeg(&self.subject.frame(act, 7_919 * (key.1 + 1))));
+                self.rendered.fetch_add(1, Ordering::Relaxed);
+                self.jpegs.lock().unwrap().insert(key, e.clone());
+                e
+            }
+        };
+        with_comment(&encoded, tag)
+    }
+}
+
+/// `jpeg` with a comment segment (COM) right after its start marker.
+pub fn with_comment(jpeg: &[u8], text: &str) -> Vec<u8> {
+    let text = &text.as_bytes()[..text.len().min(200)];
+    let mut out = Vec::with_capacity(jpeg.len() + text.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(text);
+    out.extend_from_slice(&jpeg[2..]);
     out
 }
