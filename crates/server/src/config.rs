@@ -35,6 +35,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// `vision_runtime`: which library runs the vision models (docs/configuration.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VisionRuntime {
+    /// ONNX Runtime when its library loads, tract otherwise (logged).
+    Auto,
+    Ort,
+    Tract,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port (tests).
@@ -54,6 +64,9 @@ pub struct Config {
     pub demo: bool,
     /// Directory of the vision models fetched by `bash tools/models/setup.sh`.
     pub models_dir: PathBuf,
+    /// Which library runs the vision models: `auto` (ONNX Runtime when its library from
+    /// setup loads, else tract), `ort` or `tract` (refuse to start without it).
+    pub vision_runtime: VisionRuntime,
     /// How long the user has for each challenge step, in milliseconds.
     pub step_window_ms: i64,
     /// API requests served at once before new ones get `RETRY_LATER`.
@@ -128,6 +141,7 @@ impl Default for Config {
             master_key: None,
             demo: false,
             models_dir: PathBuf::from("./models"),
+            vision_runtime: VisionRuntime::Auto,
             step_window_ms: 5000,
             max_in_flight: 1024,
             log_format: LogFormat::Text,
@@ -173,6 +187,7 @@ struct FileConfig {
     master_key: Option<Secret>,
     demo: Option<bool>,
     models_dir: Option<PathBuf>,
+    vision_runtime: Option<VisionRuntime>,
     step_window_ms: Option<i64>,
     max_in_flight: Option<usize>,
     log_format: Option<LogFormat>,
@@ -209,6 +224,7 @@ const FILE_KEYS: &[&str] = &[
     "master_key",
     "demo",
     "models_dir",
+    "vision_runtime",
     "step_window_ms",
     "max_in_flight",
     "log_format",
@@ -343,6 +359,7 @@ impl Config {
             master_key,
             demo,
             models_dir,
+            vision_runtime,
             step_window_ms,
             max_in_flight,
             log_format,
@@ -377,6 +394,7 @@ impl Config {
         self.master_key = master_key.or(self.master_key.take());
         self.demo = demo.unwrap_or(self.demo);
         self.models_dir = models_dir.unwrap_or(self.models_dir.clone());
+        self.vision_runtime = vision_runtime.unwrap_or(self.vision_runtime);
         self.step_window_ms = step_window_ms.unwrap_or(self.step_window_ms);
         self.max_in_flight = max_in_flight.unwrap_or(self.max_in_flight);
         self.log_format = log_format.unwrap_or(self.log_format);
@@ -561,6 +579,19 @@ impl Config {
         }
         if let Some(v) = get("OPENLIVENESS_MODELS_DIR") {
             self.models_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("OPENLIVENESS_VISION_RUNTIME") {
+            self.vision_runtime = match v.as_str() {
+                "auto" => VisionRuntime::Auto,
+                "ort" => VisionRuntime::Ort,
+                "tract" => VisionRuntime::Tract,
+                _ => {
+                    return Err(bad(
+                        "OPENLIVENESS_VISION_RUNTIME",
+                        format!("{v:?}: use auto, ort or tract"),
+                    ))
+                }
+            };
         }
         if let Some(v) = get("OPENLIVENESS_STEP_WINDOW_MS") {
             self.step_window_ms = v

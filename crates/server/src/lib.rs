@@ -88,22 +88,51 @@ pub struct Application {
     tls_fingerprint: Option<String>,
 }
 
-/// Loads and checks the vision models (CPU-bound; runs on a blocking thread). The error
-/// names the missing file and the command that fetches it.
+/// Loads and checks the vision models (CPU-bound; runs on a blocking thread) with the runtime
+/// `choice` asks for. The error names the missing file and the command that fetches it; the
+/// log says which runtime measures frames and, under `auto`, why ONNX Runtime could not.
 pub async fn load_vision(
     models_dir: &std::path::Path,
+    choice: config::VisionRuntime,
 ) -> anyhow::Result<Arc<openliveness_vision::Engine>> {
+    use openliveness_vision::{Engine, EngineOptions, Runtime};
     let dir = models_dir.to_path_buf();
-    let engine = tokio::task::spawn_blocking(move || openliveness_vision::Engine::load(&dir))
-        .await
-        .context("vision loader stopped")??;
+    let engine = tokio::task::spawn_blocking(move || {
+        let exact = |runtime| {
+            Engine::load_with(
+                &dir,
+                EngineOptions {
+                    runtime,
+                    ..EngineOptions::default()
+                },
+            )
+        };
+        match choice {
+            config::VisionRuntime::Ort => exact(Runtime::Ort),
+            config::VisionRuntime::Tract => exact(Runtime::Tract),
+            config::VisionRuntime::Auto => {
+                let (engine, why) = Engine::load_auto(&dir, EngineOptions::default())?;
+                if let Some(why) = why {
+                    tracing::warn!(
+                        reason = %why,
+                        "vision models run in tract, several times slower than ONNX Runtime: \
+                         its library could not be loaded"
+                    );
+                }
+                Ok(engine)
+            }
+        }
+    })
+    .await
+    .context("vision loader stopped")??;
+    tracing::info!(runtime = ?engine.options().runtime, "vision models loaded");
     Ok(Arc::new(engine))
 }
 
 impl Application {
     /// Builds the service: checks and loads the models, opens the store, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let engine = load_vision(&config.models_dir).await?;
+        let engine = load_vision(&config.models_dir, config.vision_runtime).await?;
         Self::build_with_engine(config, engine).await
     }
 

@@ -105,9 +105,34 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Loads every model from `dir` with tract.
+    /// Loads every model from `dir` with the fastest runtime this build can run (see
+    /// [`Engine::load_auto`]).
     pub fn load(dir: &Path) -> Result<Engine, VisionError> {
-        Engine::load_with(dir, EngineOptions::default())
+        Engine::load_auto(dir, EngineOptions::default()).map(|(engine, _)| engine)
+    }
+
+    /// ONNX Runtime when this build has it (cargo feature `ort`, on by default) and its
+    /// library from `tools/models/setup.sh` loads; tract otherwise, with the reason ONNX
+    /// Runtime could not be used. `options.runtime` is ignored. Missing or altered models are
+    /// an error either way.
+    pub fn load_auto(
+        dir: &Path,
+        options: EngineOptions,
+    ) -> Result<(Engine, Option<VisionError>), VisionError> {
+        let ort = EngineOptions {
+            runtime: Runtime::Ort,
+            ..options
+        };
+        let tract = EngineOptions {
+            runtime: Runtime::Tract,
+            ..options
+        };
+        match Engine::load_with(dir, ort) {
+            Ok(engine) => Ok((engine, None)),
+            // Missing or altered models fail tract too, and its error names them; a
+            // missing or unloadable runtime library does not.
+            Err(why) => Engine::load_with(dir, tract).map(|engine| (engine, Some(why))),
+        }
     }
 
     /// Loads from `$OPENLIVENESS_MODELS_DIR` or `./models`.
@@ -234,15 +259,18 @@ impl Engine {
         Ok((mesh::decode(roi, coords, presence), crop))
     }
 
-    /// Mesh and signals of the face in `roi`.
+    /// Mesh and signals of the face in `roi`; the eyes measured with the iris model when
+    /// `refine_eyes`, else from the mesh's own lid points (the options' choice is the caller's
+    /// to pass).
     pub(crate) fn face_in(
         &self,
         frame: &Frame,
         roi: &Roi,
         detection: Option<Detection>,
+        refine_eyes: bool,
     ) -> Result<Face, VisionError> {
         let (mesh, crop) = self.fit_mesh(frame, roi)?;
-        let eyes = if self.options.refine_eyes {
+        let eyes = if refine_eyes {
             (
                 iris::eye_aspect_ratio(&self.eye_contour(frame, &mesh, iris::Eye::Left)?),
                 iris::eye_aspect_ratio(&self.eye_contour(frame, &mesh, iris::Eye::Right)?),
@@ -270,19 +298,29 @@ impl Engine {
     /// Detects faces and fits a mesh to each, largest first, at most
     /// `max_faces` of them.
     pub fn faces(&self, frame: &Frame) -> Result<Vec<Face>, VisionError> {
+        self.faces_with(frame, self.options.refine_eyes)
+    }
+
+    fn faces_with(&self, frame: &Frame, refine_eyes: bool) -> Result<Vec<Face>, VisionError> {
         self.detect(frame)?
             .into_iter()
             .take(self.options.max_faces)
             .map(|d| {
                 let roi = mesh::roi_from_detection(&d);
-                self.face_in(frame, &roi, Some(d))
+                self.face_in(frame, &roi, Some(d), refine_eyes)
             })
             .collect()
     }
 
     /// The full still analysis: all faces, and the still models on the main one.
     pub fn analyze(&self, frame: &Frame) -> Result<Analysis, VisionError> {
-        let faces = self.faces(frame)?;
+        self.analyze_with(frame, self.options.refine_eyes)
+    }
+
+    /// [`Engine::analyze`], measuring the eyes with the iris model only if `refine_eyes`:
+    /// a caller that never reads the eyes' openness saves two inferences per face.
+    pub fn analyze_with(&self, frame: &Frame, refine_eyes: bool) -> Result<Analysis, VisionError> {
+        let faces = self.faces_with(frame, refine_eyes)?;
         let main_scores = match faces.first() {
             Some(f) => Some(self.still_scores(frame, &f.mesh)?),
             None => None,

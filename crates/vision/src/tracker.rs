@@ -53,9 +53,20 @@ impl Tracker {
     }
 
     pub fn process(&mut self, engine: &Engine, frame: &Frame) -> Result<TrackedFrame, VisionError> {
+        self.process_with(engine, frame, engine.options().refine_eyes)
+    }
+
+    /// [`Tracker::process`], measuring the eyes with the iris model only if `refine_eyes`
+    /// (a try whose challenge has no blink never reads how open the eyes are beyond "seen").
+    pub fn process_with(
+        &mut self,
+        engine: &Engine,
+        frame: &Frame,
+        refine_eyes: bool,
+    ) -> Result<TrackedFrame, VisionError> {
         if let Some(roi) = self.roi {
             if self.since_detect + 1 < self.detect_every {
-                let face = engine.face_in(frame, &roi, None)?;
+                let face = engine.face_in(frame, &roi, None, refine_eyes)?;
                 if face.mesh.presence >= engine.options().min_presence {
                     self.since_detect += 1;
                     self.roi = Some(face.mesh.next_roi());
@@ -66,16 +77,22 @@ impl Tracker {
                 }
             }
         }
-        self.detect(engine, frame)
+        self.detect(engine, frame, refine_eyes)
     }
 
-    fn detect(&mut self, engine: &Engine, frame: &Frame) -> Result<TrackedFrame, VisionError> {
+    fn detect(
+        &mut self,
+        engine: &Engine,
+        frame: &Frame,
+        refine_eyes: bool,
+    ) -> Result<TrackedFrame, VisionError> {
         let detections = engine.detect(frame)?;
         let count = detections.len();
         self.since_detect = 0;
         let face = match detections.into_iter().next() {
             Some(d) => {
-                let face = engine.face_in(frame, &mesh::roi_from_detection(&d), Some(d))?;
+                let face =
+                    engine.face_in(frame, &mesh::roi_from_detection(&d), Some(d), refine_eyes)?;
                 self.roi = Some(face.mesh.next_roi());
                 Some(face)
             }

@@ -1,5 +1,6 @@
 //! tract and ONNX Runtime give the same answers, within the tolerances stated
-//! in docs/vision.md. Runs only with `--features ort`.
+//! in docs/vision.md, and `Engine::load` picks ONNX Runtime when it loads, tract
+//! when not. Runs with the feature `ort` (on by default).
 
 #![cfg(feature = "ort")]
 // Tests may panic: a failed unwrap, expect or index is a failed test.
@@ -57,4 +58,11 @@ fn ort_matches_tract() {
         // Embeddings: cosine above 0.9999.
         assert!(cosine_similarity(&ma.embedding, &mb.embedding) > 0.9999);
     }
+}
+
+#[test]
+fn load_prefers_ort() {
+    let (engine, why) = Engine::load_auto(&models_dir(), EngineOptions::default()).unwrap();
+    assert_eq!(engine.options().runtime, Runtime::Ort, "{why:?}");
+    assert!(why.is_none());
 }

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use openliveness_liveness::{
-    decide_seen, Effect, Event, FailReason, FrameObs, Policy, Seen, Session as LiveSession,
+    decide_seen, Action, Effect, Event, FailReason, FrameObs, Policy, Seen, Session as LiveSession,
     SessionPolicy, SessionState, StillObs,
 };
 use openliveness_store::{Account, FramePrint, Session, SessionStatus};
@@ -206,6 +206,13 @@ impl Conn {
                         }
                     }
                     Effect::ChallengeIssued { nonce, steps, .. } => {
+                        let blink = self
+                            .live
+                            .challenge()
+                            .is_some_and(|c| c.actions().contains(&Action::Blink));
+                        if let Some(a) = self.analyzer.as_mut() {
+                            a.iris_eyes = blink;
+                        }
                         out.push(ServerMsg::Challenge { nonce, steps })
                     }
                     Effect::RevealStep { step } => out.push(ServerMsg::Step {

@@ -69,10 +69,15 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
     u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
 }
 
-/// Per-connection vision state: the tracker and the embedding cadence.
-#[derive(Default)]
+/// Per-connection vision state: the tracker, the embedding cadence and whether the eyes'
+/// openness is needed.
 pub struct Analyzer {
     tracker: Tracker,
+    /// Measure the eyes with the iris model (two inferences per frame, as much as the mesh):
+    /// while positioning, whose frames make the baseline a blink is measured against, and in a
+    /// try whose challenge holds a blink. Otherwise the mesh's own lid points say the eyes are
+    /// there, which is all the rest of the verdict reads of them.
+    pub iris_eyes: bool,
     frames_with_face: u32,
     /// Faces the detector counted when it last ran, and its score for the main face.
     last_count: usize,
@@ -93,9 +98,23 @@ pub struct Analysed {
     pub faces: usize,
 }
 
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer {
+            tracker: Tracker::default(),
+            iris_eyes: true,
+            frames_with_face: 0,
+            last_count: 0,
+            last_score: None,
+            previous: None,
+        }
+    }
+}
+
 impl Analyzer {
     pub fn reset(&mut self) {
         self.tracker.reset();
+        self.iris_eyes = true;
         self.frames_with_face = 0;
         self.last_count = 0;
         self.last_score = None;
@@ -112,7 +131,7 @@ impl Analyzer {
         arrival_ms: i64,
     ) -> Result<Analysed, VisionError> {
         let frame = openliveness_vision::decode_image(jpeg)?;
-        let tracked = self.tracker.process(engine, &frame)?;
+        let tracked = self.tracker.process_with(engine, &frame, self.iris_eyes)?;
         let embedding = match &tracked.face {
             Some(face) => {
                 self.frames_with_face += 1;
@@ -179,7 +198,8 @@ pub fn still(
     arrival_ms: i64,
 ) -> Result<(StillObs, Frame, Option<Face>), VisionError> {
     let frame = openliveness_vision::decode_image(jpeg)?;
-    let analysis = engine.analyze(&frame)?;
+    // Nothing reads a still's eyes: no iris model.
+    let analysis = engine.analyze_with(&frame, false)?;
     let main = analysis.faces.first().cloned();
     let (nose, eyes) = main
         .as_ref()

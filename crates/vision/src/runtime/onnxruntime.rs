@@ -4,8 +4,9 @@
 //! Invariants: one ONNX Runtime environment per process (ort's rule), created
 //! on first use from `models/runtime/`; every session runs on one intra-op
 //! thread, like tract, so the two are compared like for like. `Session::run`
-//! needs `&mut`, hence the mutex: callers wanting parallelism load one engine
-//! per worker.
+//! needs `&mut`, so each model has a pool of sessions, one per core: threads
+//! measuring different tries at once each take a free one instead of queueing
+//! behind one lock.
 
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -37,7 +38,8 @@ fn environment(models_dir: &Path) -> Result<Environment, VisionError> {
 
 pub(crate) struct OrtRunner {
     kind: ModelKind,
-    session: Mutex<Session>,
+    /// One session per core; see the module's invariants.
+    sessions: Vec<Mutex<Session>>,
 }
 
 impl OrtRunner {
@@ -51,18 +53,20 @@ impl OrtRunner {
             name: kind.name().to_string(),
             reason: e,
         };
-        let session = Session::builder(&env)
-            .map_err(|e| fail(e.to_string()))?
-            .with_intra_threads(1)
-            .map_err(|e| fail(e.to_string()))?
-            .with_inter_threads(1)
-            .map_err(|e| fail(e.to_string()))?
-            .commit_from_file(path)
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(OrtRunner {
-            kind,
-            session: Mutex::new(session),
-        })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut sessions = Vec::with_capacity(cores);
+        for _ in 0..cores {
+            let session = Session::builder(&env)
+                .map_err(|e| fail(e.to_string()))?
+                .with_intra_threads(1)
+                .map_err(|e| fail(e.to_string()))?
+                .with_inter_threads(1)
+                .map_err(|e| fail(e.to_string()))?
+                .commit_from_file(path)
+                .map_err(|e| fail(e.to_string()))?;
+            sessions.push(Mutex::new(session));
+        }
+        Ok(OrtRunner { kind, sessions })
     }
 }
 
@@ -74,9 +78,23 @@ impl Runner for OrtRunner {
         };
         let shape = self.kind.input_shape().map(|d| d as i64);
         let tensor = Tensor::from_array((shape, input)).map_err(|e| fail(e.to_string()))?;
-        // A poisoned lock only means another thread panicked mid-run; the
-        // session itself holds no partial state between runs.
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        // A free session if there is one, else wait for the first. A poisoned
+        // lock only means another thread panicked mid-run; the session itself
+        // holds no partial state between runs.
+        let free = self.sessions.iter().find_map(|m| match m.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let mut session = match free {
+            Some(guard) => guard,
+            None => self
+                .sessions
+                .first()
+                .ok_or_else(|| fail("no session".into()))?
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        };
         let outputs = session
             .run(ort::inputs![tensor])
             .map_err(|e| fail(e.to_string()))?;

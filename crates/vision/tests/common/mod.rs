@@ -22,12 +22,16 @@ pub fn models_dir() -> PathBuf {
 
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| match Engine::load(&models_dir()) {
-        Ok(e) => e,
-        Err(e) => panic!(
+    // tract, explicitly: these tests' figures were taken with it; tests/runtimes.rs holds
+    // ONNX Runtime (the server's default) to the same answers.
+    ENGINE.get_or_init(
+        || match Engine::load_with(&models_dir(), Default::default()) {
+            Ok(e) => e,
+            Err(e) => panic!(
             "models not available ({e}); run `bash tools/models/setup.sh` or set {MODELS_DIR_ENV}"
         ),
-    })
+        },
+    )
 }
 
 pub fn photo(name: &str) -> RgbImage {
