@@ -129,6 +129,9 @@ fn configure(conn: &Connection) -> Result<()> {
     // survives power loss too, not only a killed process. Group commit pays for it.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Room for every statement the store prepares once (`prepare_cached`), so none is
+    // evicted and prepared again (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
@@ -177,7 +180,11 @@ fn load_account_by(
     arg: &dyn rusqlite::ToSql,
 ) -> Result<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts a WHERE {clause}");
-    Ok(conn.query_row(&sql, [arg], rows::account).optional()?)
+    // Every API request reads its account: the statement is prepared once per connection.
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([arg], rows::account)
+        .optional()?)
 }
 
 const SESSION_SELECT: &str = "SELECT * FROM sessions WHERE ";
@@ -685,21 +692,18 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 let balance: Option<Option<i64>> = c
-                    .query_row(
-                        "SELECT balance FROM accounts WHERE id = ?1",
-                        [account_id],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT balance FROM accounts WHERE id = ?1")?
+                    .query_row([account_id], |r| r.get(0))
                     .optional()?;
                 match balance {
                     None => Err(StoreError::NotFound("account")),
                     Some(None) => Ok(None),
                     Some(Some(b)) if b <= 0 => Err(StoreError::InsufficientBalance),
                     Some(Some(b)) => {
-                        c.execute(
+                        c.prepare_cached(
                             "UPDATE accounts SET balance = balance - 1 WHERE id = ?1",
-                            [account_id],
-                        )?;
+                        )?
+                        .execute([account_id])?;
                         Ok(Some(b - 1))
                     }
                 }
@@ -710,11 +714,10 @@ impl Store for SqliteStore {
     async fn sessions_today(&self, account_id: i64, now_ms: i64) -> Result<u32> {
         self.read(move |c| {
             let n: Option<u32> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT sessions FROM daily_usage WHERE account_id = ?1 AND day = ?2",
-                    params![account_id, utc_day(now_ms)],
-                    |r| r.get(0),
-                )
+                )?
+                .query_row(params![account_id, utc_day(now_ms)], |r| r.get(0))
                 .optional()?;
             Ok(n.unwrap_or(0))
         })
