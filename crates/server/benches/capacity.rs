@@ -15,7 +15,7 @@
 //!
 //! Settings: `OPENLIVENESS_CAPACITY_SECONDS` (each load's window, default 60),
 //! `OPENLIVENESS_CAPACITY_LOADS` (default `0.5,1,2`), `OPENLIVENESS_CAPACITY_CALIBRATE`
-//! (sessions one at a time, default 3), `OPENLIVENESS_CAPACITY_SERVER_ENV` (extra settings for
+//! (sessions one at a time, default 4), `OPENLIVENESS_CAPACITY_SERVER_ENV` (extra settings for
 //! the server, `NAME=VALUE` separated by spaces).
 
 // A benchmark may panic: a failed expectation ends the run.
@@ -106,16 +106,34 @@ impl Server {
             .expect("JSON")
     }
 
-    /// A new session's page URL.
-    async fn session(&self, token: &str) -> String {
+    /// A new session: its signature id and page URL.
+    async fn session(&self, token: &str) -> (String, String) {
         let body = json!({"returnUrl": "https://www.example.com/done", "region": "IDN"});
         let reply = self
             .post("/openapi/liveness/v2/h5/token", Some(token), body)
             .await;
-        reply["data"]["url"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {reply}"))
-            .to_owned()
+        let field = |k: &str| {
+            reply["data"][k]
+                .as_str()
+                .unwrap_or_else(|| panic!("no session: {reply}"))
+                .to_owned()
+        };
+        (field("signatureId"), field("url"))
+    }
+
+    /// The signals that cost a finished session points, as Get Result serves them.
+    async fn faults(&self, token: &str, signature_id: &str) -> Vec<String> {
+        let body = json!({ "signatureId": signature_id });
+        let reply = self
+            .post("/openapi/liveness/v4/h5/get-result", Some(token), body)
+            .await;
+        let signals = reply["data"]["decision"]["signals"].as_array().cloned();
+        signals
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s["outcome"] != "OK")
+            .map(|s| format!("{} {}: {}", s["name"], s["outcome"], s["explanation"]))
+            .collect()
     }
 }
 
@@ -187,11 +205,13 @@ enum Played {
         frames: usize,
         /// From `hello` to the result.
         duration_ms: f64,
+        /// The challenge's actions, in order.
+        actions: Vec<String>,
     },
 }
 
 async fn play(server: &Server, token: &str, bank: &FrameBank, tag: String) -> Played {
-    let url = server.session(token).await;
+    let (sid, url) = server.session(token).await;
     let started = Instant::now();
     let (ws, msgs, first) = client::say_hello(&url, Duration::from_secs(30)).await;
     if first["type"] == "error" {
@@ -207,6 +227,14 @@ async fn play(server: &Server, token: &str, bank: &FrameBank, tag: String) -> Pl
     }
     let mut script = Prerendered::new(bank, tag);
     let out = client::after_session(ws, msgs, &mut script).await;
+    if !out.passed() {
+        // What failed a genuine session is the first thing to know about a load.
+        let faults = match &out.result {
+            Some(_) => server.faults(token, &sid).await,
+            None => vec![format!("no result: {:?}", out.messages.last())],
+        };
+        eprintln!("a genuine session failed ({sid}): {faults:#?}");
+    }
     Played::Ran {
         passed: out.passed(),
         finish_to_result_ms: out.finish_to_result_ms,
@@ -218,6 +246,7 @@ async fn play(server: &Server, token: &str, bank: &FrameBank, tag: String) -> Pl
             .collect(),
         frames: out.sent.len(),
         duration_ms: started.elapsed().as_secs_f64() * 1e3,
+        actions: out.received.iter().map(|(a, _, _)| a.clone()).collect(),
     }
 }
 
@@ -249,6 +278,7 @@ impl Tally {
                 step_delays_ms,
                 frames,
                 duration_ms,
+                ..
             } => {
                 self.admitted += 1;
                 self.passed += usize::from(passed);
@@ -265,10 +295,11 @@ impl Tally {
 async fn capacity() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let window_s: f64 = env_or("OPENLIVENESS_CAPACITY_SECONDS", 60.0);
-    let calibrate: usize = env_or("OPENLIVENESS_CAPACITY_CALIBRATE", 3);
+    let calibrate: usize = env_or("OPENLIVENESS_CAPACITY_CALIBRATE", 4);
     let loads: Vec<f64> = std::env::var("OPENLIVENESS_CAPACITY_LOADS")
         .unwrap_or_else(|_| "0.5,1,2".into())
         .split(',')
+        .filter(|f| !f.trim().is_empty())
         .map(|f| f.trim().parse().expect("a load factor"))
         .collect();
 
@@ -281,17 +312,54 @@ async fn capacity() {
         server.process.id()
     );
 
-    // Warm up: the bank renders the poses of a few sessions, the server loads its models.
-    let token = server.token().await;
-    for i in 0..2 {
-        play(&server, &token, bank, format!("warm {i}")).await;
+    // The follow part's poses (the look grid at arm's length), rendered before anything is
+    // measured; then a few sessions render the actions' poses and warm the server.
+    let mut grid = Vec::new();
+    for yaw in -12..=12 {
+        for pitch in -9..=9 {
+            let mut act = support::subject::Act::REST;
+            act.pose.yaw = yaw as f32 * 2.5;
+            act.pose.pitch = pitch as f32 * 2.0;
+            grid.push(act);
+        }
     }
+    let started = Instant::now();
+    bank.prerender(&grid, cores as usize);
+    println!(
+        "pre-rendered {} frames in {:.0} s",
+        bank.rendered(),
+        started.elapsed().as_secs_f64()
+    );
+    let token = server.token().await;
+    let warm = (0..4).map(|i| play(&server, &token, bank, format!("warm {i}")));
+    futures_util::future::join_all(warm).await;
 
     // One at a time: what a session costs and how long it lasts.
     let mut one = Tally::default();
     let cpu0 = server.cpu();
     for i in 0..calibrate {
-        one.add(play(&server, &token, bank, format!("one {i}")).await);
+        let before = server.cpu();
+        let played = play(&server, &token, bank, format!("one {i}")).await;
+        if let Played::Ran {
+            passed,
+            frames,
+            actions,
+            ..
+        } = &played
+        {
+            // A blink keeps the iris model on for the whole try (docs/liveness.md).
+            let non_look: Vec<&str> = actions
+                .iter()
+                .map(String::as_str)
+                .filter(|a| *a != "look")
+                .collect();
+            println!(
+                "  session {i}: {} looks + {non_look:?}, {frames} frames, passed {passed}, server CPU {:.2} s",
+                actions.len() - non_look.len(),
+                server.cpu() - before
+            );
+        }
+        one.add(played);
     }
     let cpu_per_session = (server.cpu() - cpu0) / one.admitted.max(1) as f64;
     let duration_s = one.durations.iter().sum::<f64>() / one.durations.len().max(1) as f64 / 1e3;

@@ -331,6 +331,25 @@ impl FrameBank {
         self.rendered.load(Ordering::Relaxed)
     }
 
+    /// Renders and encodes every variant of `acts` now, on `threads` threads, so a load
+    /// measured afterwards finds them ready.
+    pub fn prerender(&self, acts: &[Act], threads: usize) {
+        let jobs: Vec<(Act, u64)> = acts
+            .iter()
+            .flat_map(|a| (0..self.variants).map(move |n| (*a, n)))
+            .collect();
+        let chunk = jobs.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|scope| {
+            for part in jobs.chunks(chunk) {
+                scope.spawn(move || {
+                    for (act, n) in part {
+                        self.frame(*act, *n, "");
+                    }
+                });
+            }
+        });
+    }
+
     /// `act`'s picture, noise variant `n`, with the comment `tag`.
     pub fn frame(&self, act: Act, n: u64, tag: &str) -> Vec<u8> {
         let key = (Subject::key(act), n % self.variants);
