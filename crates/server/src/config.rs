@@ -102,7 +102,7 @@ pub struct Config {
     /// (an abandoned try at its time limit, a URL at its deadline), in milliseconds.
     pub sweep_interval_ms: u64,
     /// Tries this replica runs at once; a page beyond it is told `SERVER_BUSY`. 0: two per
-    /// core.
+    /// core with ONNX Runtime, one with tract (`live::admission::tries_per_core`).
     pub max_live_tries: usize,
     /// New tries are refused while the running tries' frames are measured this late after
     /// their arrival, on average (milliseconds).

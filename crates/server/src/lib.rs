@@ -215,6 +215,7 @@ impl Application {
             live_lease_ms: i64::try_from(config.live_lease_ms).unwrap_or(i64::MAX),
             admission: live::admission::Admission::new(
                 config.max_live_tries,
+                live::admission::tries_per_core(engine.options().runtime),
                 i64::try_from(config.admission_max_lag_ms).unwrap_or(i64::MAX),
             ),
             session_ttl_ms: i64::try_from(config.session_ttl_ms).unwrap_or(i64::MAX),

@@ -3,8 +3,9 @@
 //! nothing (no try starts, none is counted); a try that was admitted is measured as its
 //! frames arrive, so overload never turns into a genuine user's rejection or time-out.
 //!
-//! Two limits, either refuses: the tries running at once (`max_live_tries`; by default two
-//! per core, each try's frames costing about a third of a core), and the measuring lag —
+//! Two limits, either refuses: the tries running at once (`max_live_tries`; by default
+//! [`tries_per_core`] per core, from what a try costs with the runtime measuring it), and the
+//! measuring lag —
 //! how long after their arrival the running tries' frames are measured — which also catches
 //! a machine slowed by anything else (`admission_max_lag_ms`).
 
@@ -45,11 +46,25 @@ impl Drop for Slot {
     }
 }
 
+/// Tries per core admitted by default. Measured with the capacity benchmark
+/// (docs/benchmarks.md, "Capacity") on 2 cores: a genuine try costs 4.3–8.7 s of server CPU
+/// over ~20 s with ONNX Runtime. Two per core kept the cores ~65 % busy, every admitted try
+/// passing and finish → result p99 at 1.0–1.5 s even at twice the offered load; three per
+/// core gained 10 % throughput but let finish → result reach 6.7 s (p99) at twice the load.
+/// tract costs 2.4 times as much: one per core. The measuring-lag limit refuses earlier
+/// still when the machine is slower.
+pub fn tries_per_core(runtime: openliveness_vision::Runtime) -> usize {
+    match runtime {
+        openliveness_vision::Runtime::Ort => 2,
+        openliveness_vision::Runtime::Tract => 1,
+    }
+}
+
 impl Admission {
-    /// `max_tries` 0 means two per core of this machine.
-    pub fn new(max_tries: usize, max_lag_ms: i64) -> Arc<Self> {
+    /// `max_tries` 0 means `per_core` per core of this machine.
+    pub fn new(max_tries: usize, per_core: usize, max_lag_ms: i64) -> Arc<Self> {
         let max_tries = if max_tries == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+            std::thread::available_parallelism().map_or(2, |n| n.get()) * per_core.max(1)
         } else {
             max_tries
         };
@@ -121,7 +136,7 @@ mod tests {
 
     #[test]
     fn tries_are_admitted_up_to_the_limit_and_places_come_back() {
-        let a = Admission::new(2, 1_000);
+        let a = Admission::new(2, 3, 1_000);
         let one = a.admit(0).unwrap();
         let _two = a.admit(0).unwrap();
         assert_eq!(a.admit(0).unwrap_err(), Refusal { retry_after_s: 10 });
@@ -133,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_late_measuring_refuses_until_it_catches_up_or_goes_quiet() {
-        let a = Admission::new(10, 1_000);
+        let a = Admission::new(10, 3, 1_000);
         for t in 0..20 {
             a.measured(t * 100, t * 100 + 3_000);
         }
@@ -155,6 +170,7 @@ mod tests {
     #[test]
     fn zero_means_two_per_core() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        assert_eq!(Admission::new(0, 1_000).max_tries(), 2 * cores);
+        assert_eq!(Admission::new(0, 3, 1_000).max_tries(), 3 * cores);
+        assert_eq!(Admission::new(0, 1, 1_000).max_tries(), cores);
     }
 }

@@ -16,8 +16,10 @@ const CHEEK_RIGHT: usize = 234;
 const CHEEK_LEFT: usize = 454;
 const ALA_RIGHT: usize = 48;
 const ALA_LEFT: usize = 278;
-/// Embeddings cost ~30 ms: compute one every this many frames with a face.
-const EMBED_EVERY: u32 = 8;
+/// An embedding costs three to four meshes: compute one every this many frames with a face
+/// (about every 1.6 s at 10 frames/s). A swap needs `swap_min_samples` (2) low frames or the
+/// near still to be judged, so a face swapped in for the rest of a try is still caught.
+const EMBED_EVERY: u32 = 16;
 
 fn dist2d(m: &Mesh, a: usize, b: usize) -> f32 {
     let (p, q) = (m.point(a), m.point(b));
