@@ -93,10 +93,12 @@ async fn explain(app: &TestApp, sid: &str) {
         .flatten()
     {
         let always = sig["name"] == "motion.static" || sig["name"] == "motion.joins";
-        if sig["deduction"].as_u64().unwrap_or(0) > 0 || always {
+        // A quality gate or an attack decides without deducting points.
+        let decisive = sig["outcome"].is_object();
+        if sig["deduction"].as_u64().unwrap_or(0) > 0 || always || decisive {
             eprintln!(
-                "    {} −{}: {}",
-                sig["name"], sig["deduction"], sig["explanation"]
+                "    {} −{} {}: {}",
+                sig["name"], sig["deduction"], sig["outcome"], sig["explanation"]
             );
         }
     }
