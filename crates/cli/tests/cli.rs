@@ -657,9 +657,9 @@ fn webhook_commands_around_a_real_delivery() {
             .await
             .unwrap();
         let result = SessionResult {
-            result_code: "SUCCESS".into(),
+            outcome: Outcome::Judged,
             score: Some(81),
-            ..Default::default()
+            ..SessionResult::of(Outcome::Judged)
         };
         store
             .finish_session("sig-cli", None, SessionStatus::Passed, result, now)

@@ -223,7 +223,7 @@ pub fn payload(job: &WebhookJob) -> Vec<u8> {
         "eventId": job.id,
         "signatureId": job.signature_id,
         "passed": job.session_status == SessionStatus::Passed,
-        "resultCode": job.result_code,
+        "resultCode": crate::api::advance::result_code(job.outcome),
         "score": job.score,
         "attackType": job.attack_type,
         "finishedAt": job.finished_at,

@@ -892,7 +892,10 @@ async fn sessions_end_without_their_page(backend: Backend) {
             .unwrap();
         let notices: Vec<_> = jobs.iter().filter(|j| &j.signature_id == sid).collect();
         assert_eq!(notices.len(), 1, "{sid}: {notices:?}");
-        assert_eq!(notices[0].result_code, "NOT_COMPLETED");
+        assert_eq!(
+            notices[0].outcome,
+            openliveness_store::Outcome::NotCompleted
+        );
         // Nothing left for the sweeper: the session is not due any more.
         let swept_again = app.store.sessions_due(i64::MAX, 100).await.unwrap();
         assert!(!swept_again.contains(sid), "{swept_again:?}");
@@ -1133,11 +1136,11 @@ async fn two_replicas_share_sessions_images_and_tries() {
             None,
             openliveness_store::SessionStatus::Passed,
             openliveness_store::SessionResult {
-                result_code: "SUCCESS".into(),
+                outcome: openliveness_store::Outcome::Judged,
                 score: Some(90),
                 image_far_blob: Some(selfie.clone()),
                 far_image_time: Some(now_ms()),
-                ..Default::default()
+                ..openliveness_store::SessionResult::of(openliveness_store::Outcome::Judged)
             },
             now_ms(),
         )

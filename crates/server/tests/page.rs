@@ -14,7 +14,7 @@ mod common;
 
 use common::*;
 use openliveness_server::state::sha256_hex;
-use openliveness_store::{Facade, NewAccount, NewSession, SessionResult, SessionStatus};
+use openliveness_store::{Facade, NewAccount, NewSession, Outcome, SessionResult, SessionStatus};
 use serde_json::{json, Value};
 
 const BOOT_OPEN: &str = r#"<script type="application/json" id="ol-boot">"#;
@@ -368,14 +368,14 @@ async fn finish(app: &TestApp, sid: &str, passed: bool) {
                 SessionStatus::Failed
             },
             SessionResult {
-                result_code: "SUCCESS".into(),
+                outcome: Outcome::Judged,
                 score: Some(if passed { 96 } else { 12 }),
                 signals: Some("[]".into()),
                 image_far_blob: Some(far),
                 image_near_blob: Some(near),
                 far_image_time: Some(now_ms() - 2000),
                 near_image_time: Some(now_ms() - 1000),
-                ..Default::default()
+                ..SessionResult::of(Outcome::Judged)
             },
             now_ms(),
         )

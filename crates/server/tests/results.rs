@@ -17,17 +17,19 @@ use base64::Engine as _;
 use common::verdict::*;
 use common::*;
 use openliveness_liveness::{AttackType, QualityOutcome, SignalOutcome, SignalReport, Verdict};
-use openliveness_store::{AccountPatch, NewAccount, SessionResult, SessionStatus};
+use openliveness_store::{
+    AccountPatch, NewAccount, Outcome, QualityIssue, SessionResult, SessionStatus,
+};
 use serde_json::json;
 
 const FAR: &[u8] = b"\xff\xd8\xff far jpeg";
 const NEAR: &[u8] = b"\xff\xd8\xff near jpeg";
 
 /// Records a verdict for `sid` with stored far/near images, as the liveness core does.
-async fn finish(app: &TestApp, sid: &str, code: &str, score: Option<i64>) -> Vec<String> {
+async fn finish(app: &TestApp, sid: &str, outcome: Outcome, score: Option<i64>) -> Vec<String> {
     let far = app.blobs.put(FAR.to_vec()).await.unwrap();
     let near = app.blobs.put(NEAR.to_vec()).await.unwrap();
-    let status = if code == "SUCCESS" && score.unwrap_or(0) >= 50 {
+    let status = if outcome == Outcome::Judged && score.unwrap_or(0) >= 50 {
         SessionStatus::Passed
     } else {
         SessionStatus::Failed
@@ -38,7 +40,7 @@ async fn finish(app: &TestApp, sid: &str, code: &str, score: Option<i64>) -> Vec
             None,
             status,
             SessionResult {
-                result_code: code.into(),
+                outcome,
                 score,
                 attack_type: score.filter(|s| *s == 0).map(|_| 2),
                 signals: Some("[]".into()),
@@ -46,7 +48,7 @@ async fn finish(app: &TestApp, sid: &str, code: &str, score: Option<i64>) -> Vec
                 image_near_blob: Some(near.clone()),
                 far_image_time: Some(1_713_247_589_908),
                 near_image_time: Some(1_713_247_593_101),
-                ..Default::default()
+                ..SessionResult::of(outcome)
             },
             now_ms(),
         )
@@ -85,7 +87,7 @@ async fn get_result_codes(app: &TestApp) {
         .await
         .expect("SIGNATURE_NOT_EXIST", "This signatureId is not exist");
 
-    finish(app, &sid, "SUCCESS", Some(97)).await;
+    finish(app, &sid, Outcome::Judged, Some(97)).await;
     let r = app.get_result(&t, &sid).await;
     r.expect("SUCCESS", "OK");
     assert_eq!(r.body["pricingStrategy"], "PAY");
@@ -121,7 +123,7 @@ async fn quality_codes_and_attacks(app: &TestApp) {
     let creds = app.create_account(account("acme")).await;
     let t = app.token(&creds).await;
     let (sid, _) = app.session(&t).await;
-    finish(app, &sid, "NO_FACE_DETECTED", None).await;
+    finish(app, &sid, Outcome::Quality(QualityIssue::NoFace), None).await;
     let r = app.get_result(&t, &sid).await;
     r.expect("NO_FACE_DETECTED", "No face detected from the image.");
     assert_eq!(r.body["pricingStrategy"], "FREE");
@@ -129,7 +131,7 @@ async fn quality_codes_and_attacks(app: &TestApp) {
     assert_eq!(r.body["data"]["image"], b64(FAR));
 
     let (sid, _) = app.session(&t).await;
-    finish(app, &sid, "SUCCESS", Some(0)).await;
+    finish(app, &sid, Outcome::Judged, Some(0)).await;
     let r = app.get_result(&t, &sid).await;
     r.expect("SUCCESS", "OK");
     assert_eq!(r.body["data"]["score"], 0);
@@ -324,7 +326,7 @@ async fn clear_data(app: &TestApp) {
         )
         .await;
     let sid = r.body["data"]["signatureId"].as_str().unwrap().to_owned();
-    let blobs = finish(app, &sid, "SUCCESS", Some(88)).await;
+    let blobs = finish(app, &sid, Outcome::Judged, Some(88)).await;
     app.get_result(&t, &sid).await.expect("SUCCESS", "OK");
     clear(format!("?signatureId={sid}"))
         .await
@@ -463,8 +465,8 @@ async fn retention_purge(app: &TestApp) {
     let t2 = app.token(&keep).await;
     let (sid, _) = app.session(&t).await;
     let (kept, _) = app.session(&t2).await;
-    let blobs = finish(app, &sid, "SUCCESS", Some(90)).await;
-    finish(app, &kept, "SUCCESS", Some(90)).await;
+    let blobs = finish(app, &sid, Outcome::Judged, Some(90)).await;
+    finish(app, &kept, Outcome::Judged, Some(90)).await;
     // Six days on nothing is due; eight days on the 7-day account's session is cleared.
     let day = 86_400_000;
     let r = openliveness_server::jobs::purge(app.store.as_ref(), &app.blobs, now_ms() + 6 * day)

@@ -14,7 +14,7 @@ mod common;
 use common::verdict::*;
 use common::*;
 use openliveness_server::KeyCredentials;
-use openliveness_store::{AccountPatch, SessionResult, SessionStatus};
+use openliveness_store::{AccountPatch, Outcome, SessionResult, SessionStatus};
 use serde_json::{json, Value};
 
 fn path(kind: &str, creds: &KeyCredentials) -> String {
@@ -80,11 +80,11 @@ async fn token_and_result(app: &TestApp) {
             None,
             SessionStatus::Passed,
             SessionResult {
-                result_code: "SUCCESS".into(),
+                outcome: Outcome::Judged,
                 score: Some(91),
                 image_far_blob: Some(selfie),
                 far_image_time: Some(now_ms()),
-                ..Default::default()
+                ..SessionResult::of(Outcome::Judged)
             },
             now_ms(),
         )

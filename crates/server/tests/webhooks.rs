@@ -25,7 +25,8 @@ use hmac::{Hmac, Mac};
 use openliveness_server::config::{Config, Secret};
 use openliveness_server::{admin, Application, WebhookSettings};
 use openliveness_store::{
-    Facade, NewSession, Sealer, SessionResult, SessionStatus, Store, WebhookJob, WebhookStatus,
+    Facade, NewSession, Outcome, Sealer, SessionResult, SessionStatus, Store, WebhookJob,
+    WebhookStatus,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -254,10 +255,10 @@ async fn finish(store: &dyn Store, id: &str, account_id: i64) -> i64 {
         .await
         .unwrap();
     let result = SessionResult {
-        result_code: "SUCCESS".into(),
+        outcome: Outcome::Judged,
         score: Some(93),
         attack_type: None,
-        ..Default::default()
+        ..SessionResult::of(Outcome::Judged)
     };
     store
         .finish_session(id, None, SessionStatus::Passed, result, now)

@@ -50,6 +50,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "unattended",
         sql: include_str!("../migrations/sqlite/0008_unattended.sql"),
     },
+    Migration {
+        version: 9,
+        name: "neutral_outcome",
+        sql: include_str!("../migrations/sqlite/0009_neutral_outcome.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -92,6 +97,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "unattended",
         sql: include_str!("../migrations/postgres/0008_unattended.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "neutral_outcome",
+        sql: include_str!("../migrations/postgres/0009_neutral_outcome.sql"),
     },
 ];
 

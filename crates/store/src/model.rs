@@ -255,11 +255,75 @@ pub struct NewSession {
     pub expires_at: i64,
 }
 
-/// The outcome of a finished session, as the liveness core decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// How a finished session ended, in the product's own words. Each API facade says it in its
+/// contract's words (the primary contract's result codes, the second facade's `result_code`);
+/// the store never holds a vendor's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "&'static str")]
+pub enum Outcome {
+    /// The liveness core judged the frames: `score` and `attack_type` say how.
+    Judged,
+    /// A face-quality gate stopped the try before any score: the frames could not be judged.
+    Quality(QualityIssue),
+    /// The session ended without a verdict: its page was left, its last try timed out or
+    /// was abandoned, or its link expired.
+    NotCompleted,
+    /// The user (or browser) failed too often; no new try was allowed.
+    LockedOut,
+}
+
+/// Why the frames of a try could not be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualityIssue {
+    NoFace,
+    TooManyFaces,
+    /// Too big, too small, cut off or turned away.
+    InvalidFace,
+    Occluded,
+    PoorQuality,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Self::Judged,
+        Self::Quality(QualityIssue::NoFace),
+        Self::Quality(QualityIssue::TooManyFaces),
+        Self::Quality(QualityIssue::InvalidFace),
+        Self::Quality(QualityIssue::Occluded),
+        Self::Quality(QualityIssue::PoorQuality),
+        Self::NotCompleted,
+        Self::LockedOut,
+    ];
+
+    /// The stored word (migration 0009 wrote these over the primary contract's codes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Judged => "judged",
+            Self::Quality(QualityIssue::NoFace) => "quality.no_face",
+            Self::Quality(QualityIssue::TooManyFaces) => "quality.too_many_faces",
+            Self::Quality(QualityIssue::InvalidFace) => "quality.invalid_face",
+            Self::Quality(QualityIssue::Occluded) => "quality.occluded",
+            Self::Quality(QualityIssue::PoorQuality) => "quality.poor",
+            Self::NotCompleted => "not_completed",
+            Self::LockedOut => "locked_out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl From<Outcome> for &'static str {
+    fn from(o: Outcome) -> &'static str {
+        o.as_str()
+    }
+}
+
+/// The result of a finished session, as the liveness core decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionResult {
-    /// `SUCCESS` or one of the face-quality codes of the primary contract.
-    pub result_code: String,
+    pub outcome: Outcome,
     pub score: Option<i64>,
     pub attack_type: Option<i64>,
     /// JSON list of the signals behind the score.
@@ -272,6 +336,26 @@ pub struct SessionResult {
     pub near_image_time: Option<i64>,
     pub multi_device: bool,
     pub use_slave_url: bool,
+}
+
+impl SessionResult {
+    /// A result with this outcome and nothing else recorded.
+    pub fn of(outcome: Outcome) -> SessionResult {
+        SessionResult {
+            outcome,
+            score: None,
+            attack_type: None,
+            signals: None,
+            image_far_blob: None,
+            image_near_blob: None,
+            video_blob: None,
+            audit_blob: None,
+            far_image_time: None,
+            near_image_time: None,
+            multi_device: false,
+            use_slave_url: false,
+        }
+    }
 }
 
 /// A session as stored.
@@ -367,7 +451,7 @@ pub struct WebhookJob {
     pub event: String,
     /// The session's status when the verdict was recorded (passed or failed).
     pub session_status: SessionStatus,
-    pub result_code: String,
+    pub outcome: Outcome,
     pub score: Option<i64>,
     pub attack_type: Option<i64>,
     pub finished_at: i64,

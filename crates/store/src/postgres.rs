@@ -204,11 +204,12 @@ fn key(r: &PgRow) -> Result<ApiKey> {
 fn session(r: &PgRow) -> Result<Session> {
     let facade: String = r.try_get("facade")?;
     let status: String = r.try_get("status")?;
-    let result_code: Option<String> = r.try_get("result_code")?;
-    let result = match result_code {
+    let outcome: Option<String> = r.try_get("outcome")?;
+    let result = match outcome {
         None => None,
-        Some(result_code) => Some(SessionResult {
-            result_code,
+        Some(outcome) => Some(SessionResult {
+            outcome: Outcome::parse(&outcome)
+                .ok_or_else(|| StoreError::Corrupt(format!("outcome {outcome}")))?,
             score: r.try_get("score")?,
             attack_type: r.try_get("attack_type")?,
             signals: r.try_get("signals")?,
@@ -263,12 +264,13 @@ fn session(r: &PgRow) -> Result<Session> {
 }
 
 const WEBHOOK_COLS: &str = "id, account_id, signature_id, event, session_status, \
-    result_code, score, attack_type, finished_at, status, attempts, next_attempt_at, \
+    outcome, score, attack_type, finished_at, status, attempts, next_attempt_at, \
     last_error, created_at, delivered_at";
 
 fn webhook_job(r: &PgRow) -> Result<WebhookJob> {
     let session_status: String = r.try_get("session_status")?;
     let status: String = r.try_get("status")?;
+    let outcome: String = r.try_get("outcome")?;
     Ok(WebhookJob {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
@@ -276,7 +278,8 @@ fn webhook_job(r: &PgRow) -> Result<WebhookJob> {
         event: r.try_get("event")?,
         session_status: SessionStatus::parse(&session_status)
             .ok_or_else(|| StoreError::Corrupt(format!("session status {session_status}")))?,
-        result_code: r.try_get("result_code")?,
+        outcome: Outcome::parse(&outcome)
+            .ok_or_else(|| StoreError::Corrupt(format!("outcome {outcome}")))?,
         score: r.try_get("score")?,
         attack_type: r.try_get("attack_type")?,
         finished_at: r.try_get("finished_at")?,
@@ -631,7 +634,7 @@ impl Store for PgStore {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE sessions SET status = $2, finished_at = $3, result_code = $4, score = $5,
+            "UPDATE sessions SET status = $2, finished_at = $3, outcome = $4, score = $5,
                 attack_type = $6, signals = $7, image_far_blob = $8, image_near_blob = $9,
                 video_blob = $10, audit_blob = $11, far_image_time = $12, near_image_time = $13,
                 multi_device = $14, use_slave_url = $15
@@ -641,7 +644,7 @@ impl Store for PgStore {
         .bind(signature_id)
         .bind(status.as_str())
         .bind(now_ms)
-        .bind(&r.result_code)
+        .bind(r.outcome.as_str())
         .bind(r.score)
         .bind(r.attack_type)
         .bind(&r.signals)
@@ -662,9 +665,9 @@ impl Store for PgStore {
         }
         sqlx::query(
             "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
-                result_code, score, attack_type, finished_at, status, attempts, next_attempt_at,
+                outcome, score, attack_type, finished_at, status, attempts, next_attempt_at,
                 created_at)
-             SELECT s.account_id, s.signature_id, $2, s.status, s.result_code, s.score,
+             SELECT s.account_id, s.signature_id, $2, s.status, s.outcome, s.score,
                 s.attack_type, s.finished_at, 'pending', 0, $3, $3
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.signature_id = $1 AND a.callback_url IS NOT NULL",

@@ -233,7 +233,7 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
         SessionStatus::Capturing
     );
     let result = SessionResult {
-        result_code: "SUCCESS".into(),
+        outcome: Outcome::Judged,
         score: Some(77),
         attack_type: None,
         signals: Some("[{\"name\":\"blink\"}]".into()),
@@ -374,11 +374,11 @@ async fn secondary_link(s: Arc<dyn Store>) {
 
     // The verdict keeps whatever the caller says about the second device.
     let result = SessionResult {
-        result_code: "SUCCESS".into(),
+        outcome: Outcome::Judged,
         score: Some(90),
         multi_device: true,
         use_slave_url: true,
-        ..Default::default()
+        ..SessionResult::of(Outcome::Judged)
     };
     s.finish_session("x1", None, SessionStatus::Passed, result.clone(), NOW + 40)
         .await
@@ -404,7 +404,7 @@ async fn secondary_link(s: Arc<dyn Store>) {
         "x2",
         None,
         SessionStatus::Failed,
-        SessionResult::default(),
+        SessionResult::of(Outcome::Judged),
         NOW,
     )
     .await
@@ -438,10 +438,10 @@ async fn finished(s: &Arc<dyn Store>, id: &str, account_id: i64, at: i64) {
         .await
         .unwrap();
     let result = SessionResult {
-        result_code: "SUCCESS".into(),
+        outcome: Outcome::Judged,
         score: Some(88),
         attack_type: Some(2),
-        ..Default::default()
+        ..SessionResult::of(Outcome::Judged)
     };
     s.finish_session(id, None, SessionStatus::Passed, result, at)
         .await
@@ -493,7 +493,7 @@ async fn webhook_queue(s: Arc<dyn Store>) {
             job.signature_id.as_str(),
             job.event.as_str(),
             job.session_status,
-            job.result_code.as_str(),
+            job.outcome,
             job.score,
             job.attack_type,
             job.finished_at,
@@ -502,7 +502,7 @@ async fn webhook_queue(s: Arc<dyn Store>) {
             "w1",
             WEBHOOK_EVENT_SESSION_FINISHED,
             SessionStatus::Passed,
-            "SUCCESS",
+            Outcome::Judged,
             Some(88),
             Some(2),
             NOW + 10
@@ -948,7 +948,7 @@ async fn live_lease(s: Arc<dyn Store>) {
             "l1",
             Some(1),
             SessionStatus::Passed,
-            SessionResult::default(),
+            SessionResult::of(Outcome::Judged),
             NOW
         )
         .await,
@@ -965,7 +965,7 @@ async fn live_lease(s: Arc<dyn Store>) {
         "l1",
         Some(2),
         SessionStatus::Failed,
-        SessionResult::default(),
+        SessionResult::of(Outcome::Judged),
         NOW,
     )
     .await

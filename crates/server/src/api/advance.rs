@@ -4,7 +4,7 @@
 
 use axum::extract::{RawQuery, State};
 use base64::Engine as _;
-use openliveness_store::{Facade, NewToken, Session, UsedSignature};
+use openliveness_store::{Facade, NewToken, Outcome, QualityIssue, Session, UsedSignature};
 use serde_json::{json, Value};
 
 use super::auth::{admit, constant_time_eq, Caller, DisabledAs};
@@ -197,22 +197,23 @@ pub async fn get_result(
             .map_err(|e| ApiError::internal("serialising the decision", e))?;
         data.insert("decision".into(), decision);
     }
-    if result.result_code == crate::live::conn::LOCKED_OUT {
+    let code = result_code(result.outcome);
+    if result.outcome == Outcome::LockedOut {
         // Our addition: the user (or browser) failed too often; no try was made here.
         data.insert("lockout".into(), lockout_of(result));
         return Ok(Envelope {
-            code: crate::live::conn::LOCKED_OUT,
+            code,
             message: "Too many failed tries for this user; no new try was allowed".to_owned(),
             data: Value::Object(data),
             extra: Value::Null,
             pricing: Pricing::Free,
         });
     }
-    if result.result_code == crate::live::conn::NOT_COMPLETED {
+    if result.outcome == Outcome::NotCompleted {
         // Our addition: the session ended without any verdict; `ending.reason` says how.
         data.insert("ending".into(), ending_of(result));
         return Ok(Envelope {
-            code: crate::live::conn::NOT_COMPLETED,
+            code,
             message: "The user did not complete the liveness check; no verdict was reached"
                 .to_owned(),
             data: Value::Object(data),
@@ -220,12 +221,11 @@ pub async fn get_result(
             pricing: Pricing::Free,
         });
     }
-    if result.result_code != "SUCCESS" {
+    if let Outcome::Quality(issue) = result.outcome {
         // Face-quality outcomes: the deprecated codes with their messages, never billed.
-        let message = quality_message(&result.result_code).unwrap_or("Server error");
         return Ok(Envelope {
-            code: quality_code(&result.result_code),
-            message: message.to_owned(),
+            code,
+            message: quality_message(issue).to_owned(),
             data: Value::Object(data),
             extra: Value::Null,
             pricing: Pricing::Free,
@@ -258,38 +258,35 @@ fn recorded(result: &openliveness_store::SessionResult, key: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn quality_code(code: &str) -> &'static str {
-    QUALITY
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(c, _)| *c)
-        .unwrap_or("ERROR")
+/// The primary contract's code for how a session ended: Get Result's `code`. The second
+/// facade's `result_code` and the webhook's `resultCode` say it in the same words.
+pub fn result_code(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Judged => "SUCCESS",
+        Outcome::Quality(QualityIssue::TooManyFaces) => "TOO_MANY_FACES_DETECTED",
+        Outcome::Quality(QualityIssue::NoFace) => "NO_FACE_DETECTED",
+        Outcome::Quality(QualityIssue::InvalidFace) => "INVALID_FACE_DETECTED",
+        Outcome::Quality(QualityIssue::Occluded) => "FACE_OCCLUDED",
+        Outcome::Quality(QualityIssue::PoorQuality) => "FACE_QUALITY_TOO_POOR",
+        Outcome::NotCompleted => "NOT_COMPLETED",
+        Outcome::LockedOut => "LOCKED_OUT",
+    }
 }
 
-fn quality_message(code: &str) -> Option<&'static str> {
-    QUALITY.iter().find(|(c, _)| *c == code).map(|(_, m)| *m)
+/// The seed's message for a face-quality code of Get Result.
+fn quality_message(issue: QualityIssue) -> &'static str {
+    match issue {
+        QualityIssue::TooManyFaces => {
+            "Multiple faces detected from the image,please only keep one face in the image."
+        }
+        QualityIssue::NoFace => "No face detected from the image.",
+        QualityIssue::InvalidFace => {
+            "The face is too big,small,incomplete,please show your front-view face."
+        }
+        QualityIssue::Occluded => "Face should not be occluded,please try again.",
+        QualityIssue::PoorQuality => "Face quality is too low,please try again.",
+    }
 }
-
-/// The face-quality codes of Get Result, with the seed's messages.
-const QUALITY: &[(&str, &str)] = &[
-    (
-        "TOO_MANY_FACES_DETECTED",
-        "Multiple faces detected from the image,please only keep one face in the image.",
-    ),
-    ("NO_FACE_DETECTED", "No face detected from the image."),
-    (
-        "INVALID_FACE_DETECTED",
-        "The face is too big,small,incomplete,please show your front-view face.",
-    ),
-    (
-        "FACE_OCCLUDED",
-        "Face should not be occluded,please try again.",
-    ),
-    (
-        "FACE_QUALITY_TOO_POOR",
-        "Face quality is too low,please try again.",
-    ),
-];
 
 /// The session named by `signature_id` if it belongs to the caller's account. Another
 /// account's session is reported exactly like a missing one.

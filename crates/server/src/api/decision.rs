@@ -152,9 +152,10 @@ impl Decision {
             return None;
         }
         let result = session.result.as_ref()?;
-        if result.result_code == crate::live::conn::LOCKED_OUT
-            || result.result_code == crate::live::conn::NOT_COMPLETED
-        {
+        if matches!(
+            result.outcome,
+            openliveness_store::Outcome::LockedOut | openliveness_store::Outcome::NotCompleted
+        ) {
             return None;
         }
         let stored = result.signals.as_deref()?;

@@ -9,7 +9,7 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use openliveness_store::{Account, ApiKey, Facade};
+use openliveness_store::{Account, ApiKey, Facade, Outcome};
 use serde_json::{json, Map, Value};
 
 use super::advance::{parse_locale, result_data};
@@ -214,17 +214,18 @@ pub async fn result(
         return Err(ApiError::LivenessNoResult.into());
     };
     let data = result_data(&state, &session, account.video_enabled).await?;
-    let passed = r.result_code == "SUCCESS"
+    let judged = r.outcome == Outcome::Judged;
+    let passed = judged
         && r.score
             .is_some_and(|s| s >= i64::from(account.pass_threshold));
-    if r.result_code == "SUCCESS" {
+    if judged {
         state.store.debit_balance(account.id).await?;
     }
     let field = |k: &str| data.get(k).cloned().unwrap_or(Value::Null);
     let mut result = json!({
         "token": token,
         "status": if passed { "pass" } else { "fail" },
-        "result_code": r.result_code,
+        "result_code": super::advance::result_code(r.outcome),
         "score": r.score,
         "attack_type": r.attack_type,
         "selfie": field("image"),
@@ -238,10 +239,10 @@ pub async fn result(
         "finished_time": session.finished_at,
     });
     if let Some(obj) = result.as_object_mut() {
-        if r.result_code == crate::live::conn::LOCKED_OUT {
+        if r.outcome == Outcome::LockedOut {
             obj.insert("lockout".into(), super::advance::lockout_of(r));
         }
-        if r.result_code == crate::live::conn::NOT_COMPLETED {
+        if r.outcome == Outcome::NotCompleted {
             obj.insert("ending".into(), super::advance::ending_of(r));
         }
         if let Some(decision) = Decision::of(&session) {

@@ -12,7 +12,7 @@ use openliveness_liveness::{
     decide_seen, Action, Effect, Event, FailReason, FrameObs, Policy, Seen, Session as LiveSession,
     SessionPolicy, SessionState, StillObs,
 };
-use openliveness_store::{Account, FramePrint, Session, SessionStatus};
+use openliveness_store::{Account, FramePrint, Outcome, Session, SessionStatus};
 use openliveness_vision::{Engine, Face, Frame};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -64,14 +64,6 @@ pub struct TryData {
     /// The open step the user answered, and when the page was told (`seen`).
     answered: Option<(usize, i64)>,
 }
-
-/// The result code of a session ended by the lockout (both facades show it as is).
-pub const LOCKED_OUT: &str = "LOCKED_OUT";
-
-/// The result code of a session that ended without any verdict: its last try timed out, was
-/// abandoned or broke the protocol, or its URL expired before a try finished. The reason is
-/// in the result's `ending` (both facades show the code as is).
-pub const NOT_COMPLETED: &str = "NOT_COMPLETED";
 
 /// The answer to a page whose user is locked out until `until`: say so and close.
 fn locked_out_reply(until: i64, now: i64) -> Reply {
@@ -427,7 +419,7 @@ impl Conn {
     }
 
     /// Writes what the state machine says: first, when the session has just ended without
-    /// any verdict, its final result ([`NOT_COMPLETED`], which queues its webhook); then the
+    /// any verdict, its final result ([`Outcome::NotCompleted`], which queues its webhook); then the
     /// state, its status, and when to look at it again should no page come back.
     async fn persist(&mut self) {
         self.end_without_verdict().await;
@@ -503,10 +495,9 @@ impl Conn {
         })
         .to_string();
         let result = openliveness_store::SessionResult {
-            result_code: NOT_COMPLETED.to_owned(),
             signals: Some(signals),
             use_slave_url: self.secondary_device,
-            ..Default::default()
+            ..openliveness_store::SessionResult::of(Outcome::NotCompleted)
         };
         let status = match self.live.state() {
             SessionState::Expired => SessionStatus::Expired,
@@ -712,7 +703,7 @@ impl Conn {
         if let Some(r) = current
             .result
             .as_ref()
-            .filter(|r| r.result_code == LOCKED_OUT)
+            .filter(|r| r.outcome == Outcome::LockedOut)
         {
             let until = crate::api::advance::lockout_of(r)
                 .get("lockedUntil")
@@ -748,25 +739,16 @@ impl Conn {
         let result = match current.result {
             // An earlier try's images stay with the session (and go with its data).
             Some(previous) => openliveness_store::SessionResult {
-                result_code: LOCKED_OUT.to_owned(),
+                outcome: Outcome::LockedOut,
                 score: None,
                 attack_type: None,
                 signals: Some(signals),
                 ..previous
             },
             None => openliveness_store::SessionResult {
-                result_code: LOCKED_OUT.to_owned(),
-                score: None,
-                attack_type: None,
                 signals: Some(signals),
-                image_far_blob: None,
-                image_near_blob: None,
-                video_blob: None,
-                audit_blob: None,
-                far_image_time: None,
-                near_image_time: None,
-                multi_device: false,
                 use_slave_url: self.secondary_device,
+                ..openliveness_store::SessionResult::of(Outcome::LockedOut)
             },
         };
         self.finish(

@@ -1,17 +1,27 @@
 //! Recording a try's verdict: the stills, video and audit image as sealed blobs, the
 //! verdict and its signals in the session row. The newest try's result is the session's.
 
-use openliveness_liveness::{Challenge, Verdict};
-use openliveness_store::{BlobError, SessionResult, SessionStatus, StoreError};
+use openliveness_liveness::{Challenge, QualityOutcome, Verdict};
+use openliveness_store::{
+    BlobError, Outcome, QualityIssue, SessionResult, SessionStatus, StoreError,
+};
 
 use super::audit;
 use super::conn::{Conn, TryData};
-use crate::api::decision::quality_code;
 use crate::state::now_ms;
 
-/// The primary contract's code for a verdict.
-pub fn result_code(verdict: &Verdict) -> &'static str {
-    verdict.quality.map_or("SUCCESS", quality_code)
+/// How a try with this verdict ended, as the store records it.
+pub fn outcome(verdict: &Verdict) -> Outcome {
+    match verdict.quality {
+        None => Outcome::Judged,
+        Some(q) => Outcome::Quality(match q {
+            QualityOutcome::NoFace => QualityIssue::NoFace,
+            QualityOutcome::TooManyFaces => QualityIssue::TooManyFaces,
+            QualityOutcome::InvalidFace => QualityIssue::InvalidFace,
+            QualityOutcome::Occluded => QualityIssue::Occluded,
+            QualityOutcome::PoorQuality => QualityIssue::PoorQuality,
+        }),
+    }
 }
 
 /// Why a verdict was not recorded.
@@ -150,7 +160,7 @@ async fn record(
                 SessionStatus::Failed
             },
             SessionResult {
-                result_code: result_code(verdict).to_owned(),
+                outcome: outcome(verdict),
                 score: (!quality).then_some(i64::from(verdict.score)),
                 attack_type: verdict.attack_type.map(|a| i64::from(a.code())),
                 signals: Some(signals.to_string()),

@@ -57,7 +57,7 @@ impl TestApp {
                     SessionStatus::Failed
                 },
                 SessionResult {
-                    result_code: openliveness_server::live::record::result_code(verdict).into(),
+                    outcome: openliveness_server::live::record::outcome(verdict),
                     score: verdict
                         .quality
                         .is_none()
@@ -66,7 +66,7 @@ impl TestApp {
                     signals: Some(stored_try(1, challenge, verdict)),
                     image_far_blob: Some(far),
                     far_image_time: Some(now_ms()),
-                    ..Default::default()
+                    ..SessionResult::of(openliveness_server::live::record::outcome(verdict))
                 },
                 now_ms(),
             )

@@ -541,7 +541,7 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 let n = c.execute(
-                    "UPDATE sessions SET status = ?2, finished_at = ?3, result_code = ?4, score = ?5,
+                    "UPDATE sessions SET status = ?2, finished_at = ?3, outcome = ?4, score = ?5,
                         attack_type = ?6, signals = ?7, image_far_blob = ?8, image_near_blob = ?9,
                         video_blob = ?10, audit_blob = ?11, far_image_time = ?12,
                         near_image_time = ?13, multi_device = ?14, use_slave_url = ?15
@@ -551,7 +551,7 @@ impl Store for SqliteStore {
                         id,
                         status.as_str(),
                         now_ms,
-                        r.result_code,
+                        r.outcome.as_str(),
                         r.score,
                         r.attack_type,
                         r.signals,
@@ -571,9 +571,9 @@ impl Store for SqliteStore {
                 }
                 c.execute(
                     "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
-                        result_code, score, attack_type, finished_at, status, attempts,
+                        outcome, score, attack_type, finished_at, status, attempts,
                         next_attempt_at, created_at)
-                     SELECT s.account_id, s.signature_id, ?2, s.status, s.result_code, s.score,
+                     SELECT s.account_id, s.signature_id, ?2, s.status, s.outcome, s.score,
                         s.attack_type, s.finished_at, 'pending', 0, ?3, ?3
                      FROM sessions s JOIN accounts a ON a.id = s.account_id
                      WHERE s.signature_id = ?1 AND a.callback_url IS NOT NULL",
@@ -1165,4 +1165,78 @@ fn not_written(c: &rusqlite::Connection, id: &str, fence: Option<i64>) -> Result
         (Some(now), Some(mine)) if now != mine => StoreError::LeaseLost,
         _ => StoreError::NotFound("session"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows written before the store held neutral outcomes carried the primary contract's
+    /// codes; migration 9 translates every one of them, in sessions and webhook jobs.
+    #[test]
+    fn migration_9_translates_the_contract_codes() {
+        let codes = [
+            ("SUCCESS", Outcome::Judged),
+            ("NO_FACE_DETECTED", Outcome::Quality(QualityIssue::NoFace)),
+            (
+                "TOO_MANY_FACES_DETECTED",
+                Outcome::Quality(QualityIssue::TooManyFaces),
+            ),
+            (
+                "INVALID_FACE_DETECTED",
+                Outcome::Quality(QualityIssue::InvalidFace),
+            ),
+            ("FACE_OCCLUDED", Outcome::Quality(QualityIssue::Occluded)),
+            (
+                "FACE_QUALITY_TOO_POOR",
+                Outcome::Quality(QualityIssue::PoorQuality),
+            ),
+            ("NOT_COMPLETED", Outcome::NotCompleted),
+            ("LOCKED_OUT", Outcome::LockedOut),
+        ];
+        assert_eq!(
+            codes.len(),
+            Outcome::ALL.len(),
+            "every outcome has its old code"
+        );
+        let mut conn = Connection::open_in_memory().unwrap();
+        let (before, ninth) = migrate::SQLITE.split_at(8);
+        assert_eq!(ninth[0].version, 9);
+        apply_migrations(&mut conn, before).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, regions, created_at) VALUES (1, 'acme', 'IDN', 0);",
+        )
+        .unwrap();
+        for (i, (code, _)) in codes.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO sessions (signature_id, account_id, access_key, facade,
+                    capability_hash, region, return_url, try_count, product_level, status,
+                    created_at, expires_at, result_code)
+                 VALUES (?1, 1, 'k', 'advance', ?1, 'IDN', 'https://x', 1, 'standard',
+                    'failed', 0, 0, ?2)",
+                params![format!("s{i}"), code],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO webhook_jobs (account_id, signature_id, event, session_status,
+                    result_code, finished_at, status, next_attempt_at, created_at)
+                 VALUES (1, ?1, 'session.finished', 'failed', ?2, 0, 'pending', 0, 0)",
+                params![format!("s{i}"), code],
+            )
+            .unwrap();
+        }
+        apply_migrations(&mut conn, migrate::SQLITE).unwrap();
+        for (i, (code, outcome)) in codes.iter().enumerate() {
+            for table in ["sessions", "webhook_jobs"] {
+                let stored: String = conn
+                    .query_row(
+                        &format!("SELECT outcome FROM {table} WHERE signature_id = ?1"),
+                        [format!("s{i}")],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(Outcome::parse(&stored), Some(*outcome), "{table}: {code}");
+            }
+        }
+    }
 }

@@ -54,11 +54,11 @@ pub(crate) fn session(r: &Row) -> rusqlite::Result<Session> {
     };
     let facade: String = r.get("facade")?;
     let status: String = r.get("status")?;
-    let result_code: Option<String> = r.get("result_code")?;
-    let result = match result_code {
+    let outcome: Option<String> = r.get("outcome")?;
+    let result = match outcome {
         None => None,
-        Some(result_code) => Some(SessionResult {
-            result_code,
+        Some(outcome) => Some(SessionResult {
+            outcome: Outcome::parse(&outcome).ok_or_else(|| text_err(0, "outcome"))?,
             score: r.get("score")?,
             attack_type: r.get("attack_type")?,
             signals: r.get("signals")?,
@@ -111,7 +111,7 @@ pub(crate) fn session(r: &Row) -> rusqlite::Result<Session> {
 }
 
 pub(crate) const WEBHOOK_COLS: &str = "id, account_id, signature_id, event, session_status, \
-    result_code, score, attack_type, finished_at, status, attempts, next_attempt_at, \
+    outcome, score, attack_type, finished_at, status, attempts, next_attempt_at, \
     last_error, created_at, delivered_at";
 
 pub(crate) fn webhook_job(r: &Row) -> rusqlite::Result<WebhookJob> {
@@ -124,6 +124,7 @@ pub(crate) fn webhook_job(r: &Row) -> rusqlite::Result<WebhookJob> {
     };
     let session_status: String = r.get("session_status")?;
     let status: String = r.get("status")?;
+    let outcome: String = r.get("outcome")?;
     Ok(WebhookJob {
         id: r.get("id")?,
         account_id: r.get("account_id")?,
@@ -131,7 +132,7 @@ pub(crate) fn webhook_job(r: &Row) -> rusqlite::Result<WebhookJob> {
         event: r.get("event")?,
         session_status: SessionStatus::parse(&session_status)
             .ok_or_else(|| bad("session status"))?,
-        result_code: r.get("result_code")?,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| bad("outcome"))?,
         score: r.get("score")?,
         attack_type: r.get("attack_type")?,
         finished_at: r.get("finished_at")?,
