@@ -2,6 +2,7 @@
 //! Nothing here decides anything a test of the library could not also exercise.
 
 mod args;
+mod views;
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use openliveness_server::{open_backend, Application};
 use openliveness_store::{AccountPatch, NewAccount};
 
 use args::{AccountCmd, Cli, Command, KeyCmd, Shared, WebhookCmd};
+use views::{AccountView, AttemptView, WebhookJobView};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -238,7 +240,7 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
                     admin::set_callback_url(store.as_ref(), &sealer, &account.name, Some(&url))
                         .await?;
             }
-            print_json(&with_secret(&account, secret)?)
+            print_json(&AccountView::new(&account, secret))
         }
         AccountCmd::Update(u) => {
             let callback_url = u
@@ -269,7 +271,7 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
                 (account, secret) =
                     admin::set_callback_url(store.as_ref(), &sealer, &u.name, Some(&url)).await?;
             }
-            print_json(&with_secret(&account, secret)?)
+            print_json(&AccountView::new(&account, secret))
         }
         AccountCmd::RotateWebhookSecret { ref name, .. } => {
             let secret = admin::rotate_webhook_secret(store.as_ref(), &sealer, name).await?;
@@ -281,9 +283,14 @@ async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
                 disabled: Some(disabled),
                 ..Default::default()
             };
-            print_json(&admin::update_account(store.as_ref(), name, patch).await?)
+            let account = admin::update_account(store.as_ref(), name, patch).await?;
+            print_json(&AccountView::new(&account, None))
         }
-        AccountCmd::List { .. } => print_json(&store.list_accounts().await?),
+        AccountCmd::List { .. } => {
+            let accounts = store.list_accounts().await?;
+            let views: Vec<_> = accounts.iter().map(|a| AccountView::new(a, None)).collect();
+            print_json(&views)
+        }
     }
 }
 
@@ -322,18 +329,6 @@ async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
     }
 }
 
-/// The account as JSON, with a new webhook secret when one was just made (shown once).
-fn with_secret(
-    account: &openliveness_store::Account,
-    secret: Option<String>,
-) -> anyhow::Result<serde_json::Value> {
-    let mut v = serde_json::to_value(account)?;
-    if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
-        obj.insert("webhookSecret".into(), secret.into());
-    }
-    Ok(v)
-}
-
 async fn webhook(cmd: WebhookCmd) -> anyhow::Result<()> {
     use openliveness_store::{WebhookFilter, WebhookJob, WebhookStatus};
     let config = load_config(cmd.shared(), Overrides::default())?;
@@ -346,11 +341,8 @@ async fn webhook(cmd: WebhookCmd) -> anyhow::Result<()> {
         .map(|a| (a.id, a.name))
         .collect();
     let describe = |job: &WebhookJob| -> anyhow::Result<serde_json::Value> {
-        let mut v = serde_json::to_value(job)?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("account".into(), names.get(&job.account_id).cloned().into());
-        }
-        Ok(v)
+        let account = names.get(&job.account_id).map(String::as_str);
+        Ok(serde_json::to_value(WebhookJobView::new(job, account))?)
     };
     match cmd {
         WebhookCmd::List {
@@ -388,7 +380,9 @@ async fn webhook(cmd: WebhookCmd) -> anyhow::Result<()> {
                 .await?
                 .ok_or(admin::AdminError::NoWebhookJob(id))?;
             let mut v = describe(&job)?;
-            let attempts = serde_json::to_value(store.webhook_attempts(id).await?)?;
+            let attempts = store.webhook_attempts(id).await?;
+            let attempts =
+                serde_json::to_value(attempts.iter().map(AttemptView::from).collect::<Vec<_>>())?;
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("attempts".into(), attempts);
                 obj.insert("attemptCount".into(), job.attempts.into());

@@ -6,8 +6,7 @@
 use serde::Serialize;
 
 /// A customer of the service: one business with its limits and permissions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub id: i64,
     pub name: String,
@@ -258,8 +257,7 @@ pub struct NewSession {
 /// How a finished session ended, in the product's own words. Each API facade says it in its
 /// contract's words (the primary contract's result codes, the second facade's `result_code`);
 /// the store never holds a vendor's code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(into = "&'static str")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The liveness core judged the frames: `score` and `attack_type` say how.
     Judged,
@@ -311,12 +309,6 @@ impl Outcome {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-impl From<Outcome> for &'static str {
-    fn from(o: Outcome) -> &'static str {
-        o.as_str()
     }
 }
 
@@ -442,8 +434,7 @@ pub const WEBHOOK_EVENT_SESSION_FINISHED: &str = "session.finished";
 /// A queued webhook delivery: which session's verdict it announces, a snapshot of that
 /// verdict, and where its delivery stands. Queued by [`crate::Store::finish_session`] in the
 /// same transaction as the verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookJob {
     pub id: i64,
     pub account_id: i64,
@@ -474,8 +465,7 @@ pub struct WebhookLease {
 }
 
 /// One delivery attempt as the operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookAttempt {
     pub attempted_at: i64,
     pub duration_ms: i64,
