@@ -52,8 +52,8 @@ pub(crate) const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 9,
-        name: "neutral_outcome",
-        sql: include_str!("../migrations/sqlite/0009_neutral_outcome.sql"),
+        name: "neutral_records",
+        sql: include_str!("../migrations/sqlite/0009_neutral_records.sql"),
     },
 ];
 
@@ -100,8 +100,8 @@ pub(crate) const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 9,
-        name: "neutral_outcome",
-        sql: include_str!("../migrations/postgres/0009_neutral_outcome.sql"),
+        name: "neutral_records",
+        sql: include_str!("../migrations/postgres/0009_neutral_records.sql"),
     },
 ];
 

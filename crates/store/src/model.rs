@@ -326,8 +326,10 @@ pub struct SessionResult {
     pub audit_blob: Option<String>,
     pub far_image_time: Option<i64>,
     pub near_image_time: Option<i64>,
+    /// A second device opened the session's cross-device link.
     pub multi_device: bool,
-    pub use_slave_url: bool,
+    /// This verification was made on that second device, through the link.
+    pub secondary_device: bool,
 }
 
 impl SessionResult {
@@ -345,7 +347,7 @@ impl SessionResult {
             far_image_time: None,
             near_image_time: None,
             multi_device: false,
-            use_slave_url: false,
+            secondary_device: false,
         }
     }
 }

@@ -220,7 +220,7 @@ fn session(r: &PgRow) -> Result<Session> {
             far_image_time: r.try_get("far_image_time")?,
             near_image_time: r.try_get("near_image_time")?,
             multi_device: r.try_get("multi_device")?,
-            use_slave_url: r.try_get("use_slave_url")?,
+            secondary_device: r.try_get("secondary_device")?,
         }),
     };
     Ok(Session {
@@ -637,7 +637,7 @@ impl Store for PgStore {
             "UPDATE sessions SET status = $2, finished_at = $3, outcome = $4, score = $5,
                 attack_type = $6, signals = $7, image_far_blob = $8, image_near_blob = $9,
                 video_blob = $10, audit_blob = $11, far_image_time = $12, near_image_time = $13,
-                multi_device = $14, use_slave_url = $15
+                multi_device = $14, secondary_device = $15
              WHERE signature_id = $1 AND cleared_at IS NULL
                 AND ($16::BIGINT IS NULL OR live_fence = $16)",
         )
@@ -655,7 +655,7 @@ impl Store for PgStore {
         .bind(r.far_image_time)
         .bind(r.near_image_time)
         .bind(r.multi_device)
-        .bind(r.use_slave_url)
+        .bind(r.secondary_device)
         .bind(fence)
         .execute(&mut *tx)
         .await?;

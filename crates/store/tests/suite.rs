@@ -244,7 +244,7 @@ async fn sessions_quota_and_results(s: Arc<dyn Store>) {
         far_image_time: Some(NOW + 1),
         near_image_time: Some(NOW + 2),
         multi_device: true,
-        use_slave_url: false,
+        secondary_device: false,
     };
     s.finish_session(&sid, None, SessionStatus::Passed, result.clone(), NOW + 5)
         .await
@@ -377,7 +377,7 @@ async fn secondary_link(s: Arc<dyn Store>) {
         outcome: Outcome::Judged,
         score: Some(90),
         multi_device: true,
-        use_slave_url: true,
+        secondary_device: true,
         ..SessionResult::of(Outcome::Judged)
     };
     s.finish_session("x1", None, SessionStatus::Passed, result.clone(), NOW + 40)

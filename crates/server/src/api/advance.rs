@@ -339,7 +339,7 @@ pub async fn result_data(
         "cameraType": "WEB_CAMERA",
         "video": video,
         "multiDevice": r.multi_device,
-        "useSlaveUrl": r.use_slave_url,
+        "useSlaveUrl": r.secondary_device,
         "attackType": r.attack_type,
     });
     Ok(match data {

@@ -235,7 +235,7 @@ pub async fn result(
         "near_image_time": r.near_image_time,
         "video": field("video"),
         "multi_device": r.multi_device,
-        "use_slave_url": r.use_slave_url,
+        "use_slave_url": r.secondary_device,
         "finished_time": session.finished_at,
     });
     if let Some(obj) = result.as_object_mut() {

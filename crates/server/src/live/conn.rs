@@ -496,7 +496,7 @@ impl Conn {
         .to_string();
         let result = openliveness_store::SessionResult {
             signals: Some(signals),
-            use_slave_url: self.secondary_device,
+            secondary_device: self.secondary_device,
             ..openliveness_store::SessionResult::of(Outcome::NotCompleted)
         };
         let status = match self.live.state() {
@@ -747,7 +747,7 @@ impl Conn {
             },
             None => openliveness_store::SessionResult {
                 signals: Some(signals),
-                use_slave_url: self.secondary_device,
+                secondary_device: self.secondary_device,
                 ..openliveness_store::SessionResult::of(Outcome::LockedOut)
             },
         };

@@ -170,10 +170,10 @@ async fn record(
                 audit_blob,
                 far_image_time: far_time,
                 near_image_time: near_time,
-                // A second device opened the cross-device link; `use_slave_url`: this
+                // A second device opened the cross-device link; `secondary_device`: this
                 // verification was made through it.
                 multi_device,
-                use_slave_url: conn.secondary_device,
+                secondary_device: conn.secondary_device,
             },
             now_ms(),
         )

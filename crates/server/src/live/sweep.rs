@@ -75,7 +75,7 @@ async fn sweep_one(state: &AppState, id: &str, now: i64) {
         }
     };
     if let Some((session, account)) = loaded {
-        let secondary_device = session.result.as_ref().is_some_and(|r| r.use_slave_url)
+        let secondary_device = session.result.as_ref().is_some_and(|r| r.secondary_device)
             || session
                 .secondary
                 .as_ref()

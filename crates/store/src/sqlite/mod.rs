@@ -544,7 +544,7 @@ impl Store for SqliteStore {
                     "UPDATE sessions SET status = ?2, finished_at = ?3, outcome = ?4, score = ?5,
                         attack_type = ?6, signals = ?7, image_far_blob = ?8, image_near_blob = ?9,
                         video_blob = ?10, audit_blob = ?11, far_image_time = ?12,
-                        near_image_time = ?13, multi_device = ?14, use_slave_url = ?15
+                        near_image_time = ?13, multi_device = ?14, secondary_device = ?15
                      WHERE signature_id = ?1 AND cleared_at IS NULL
                         AND (?16 IS NULL OR live_fence = ?16)",
                     params![
@@ -562,7 +562,7 @@ impl Store for SqliteStore {
                         r.far_image_time,
                         r.near_image_time,
                         r.multi_device,
-                        r.use_slave_url,
+                        r.secondary_device,
                         fence
                     ],
                 )?;
@@ -1172,7 +1172,8 @@ mod tests {
     use super::*;
 
     /// Rows written before the store held neutral outcomes carried the primary contract's
-    /// codes; migration 9 translates every one of them, in sessions and webhook jobs.
+    /// codes; migration 9 translates every one of them, in sessions and webhook jobs, and
+    /// keeps the renamed `use_slave_url` flag.
     #[test]
     fn migration_9_translates_the_contract_codes() {
         let codes = [
@@ -1211,10 +1212,10 @@ mod tests {
             conn.execute(
                 "INSERT INTO sessions (signature_id, account_id, access_key, facade,
                     capability_hash, region, return_url, try_count, product_level, status,
-                    created_at, expires_at, result_code)
+                    created_at, expires_at, result_code, use_slave_url)
                  VALUES (?1, 1, 'k', 'advance', ?1, 'IDN', 'https://x', 1, 'standard',
-                    'failed', 0, 0, ?2)",
-                params![format!("s{i}"), code],
+                    'failed', 0, 0, ?2, ?3)",
+                params![format!("s{i}"), code, i % 2 == 1],
             )
             .unwrap();
             conn.execute(
@@ -1237,6 +1238,14 @@ mod tests {
                     .unwrap();
                 assert_eq!(Outcome::parse(&stored), Some(*outcome), "{table}: {code}");
             }
+            let secondary: bool = conn
+                .query_row(
+                    "SELECT secondary_device FROM sessions WHERE signature_id = ?1",
+                    [format!("s{i}")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(secondary, i % 2 == 1);
         }
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn session(r: &Row) -> rusqlite::Result<Session> {
             far_image_time: r.get("far_image_time")?,
             near_image_time: r.get("near_image_time")?,
             multi_device: r.get("multi_device")?,
-            use_slave_url: r.get("use_slave_url")?,
+            secondary_device: r.get("secondary_device")?,
         }),
     };
     Ok(Session {

@@ -1,6 +1,9 @@
--- A session's result and a webhook job hold how the session ended in the product's own words
--- (store model.rs `Outcome`); each API facade maps it to its contract's code. Rows written
--- before held the primary contract's codes, which are translated here.
+-- The store's records in the product's own words, not a vendor's. A session's result and a
+-- webhook job hold how the session ended (store model.rs `Outcome`); each API facade maps it
+-- to its contract's code. Rows written before held the primary contract's codes, which are
+-- translated here. `use_slave_url` (a vendor's name) becomes `secondary_device`: the
+-- verification was made on the second device, through the cross-device link.
+ALTER TABLE sessions RENAME COLUMN use_slave_url TO secondary_device;
 ALTER TABLE sessions RENAME COLUMN result_code TO outcome;
 ALTER TABLE webhook_jobs RENAME COLUMN result_code TO outcome;
 CREATE TABLE outcome_words (code TEXT PRIMARY KEY, outcome TEXT NOT NULL);
