@@ -65,6 +65,19 @@ pub enum StoreError {
     Task(#[source] tokio::task::JoinError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A migration this binary carries differs from the text the database was migrated with:
+    /// the schema may not be what the code expects, so the store does not open.
+    #[error(
+        "migration {version} ({name}) differs from the one applied to this database \
+         (sha256 {applied} applied, {carried} in this binary): a migration file was edited \
+         after its release, or the database was migrated by another build"
+    )]
+    MigrationChanged {
+        version: i64,
+        name: &'static str,
+        applied: String,
+        carried: String,
+    },
     /// The session's live lease was taken over by another connection (see
     /// [`Store::acquire_live_lease`]); nothing was written.
     #[error("the session's live lease is held by another connection")]

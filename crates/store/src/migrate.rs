@@ -1,7 +1,12 @@
 //! Embedded migrations, one list per backend, applied in order at start-up.
 //!
 //! A migration is applied inside one transaction together with the row that records it, so a
-//! crash mid-migration leaves the schema as it was. Released files are never edited.
+//! crash mid-migration leaves the schema as it was. Released files are never edited: each
+//! applied migration's SHA-256 is kept (`schema_checksums`), and a store whose database was
+//! migrated with another text refuses to open ([`crate::StoreError::MigrationChanged`]).
+//! Migrations applied before checksums were kept get theirs recorded on the next start.
+
+use sha2::{Digest, Sha256};
 
 pub(crate) struct Migration {
     pub version: i64,
@@ -110,3 +115,31 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrati
     name TEXT NOT NULL,
     applied_at BIGINT NOT NULL
 )";
+
+/// The SHA-256 of each applied migration's text, by version (a table of its own, so databases
+/// migrated before it existed need no change to `schema_migrations`).
+pub(crate) const CREATE_CHECKSUMS: &str = "CREATE TABLE IF NOT EXISTS schema_checksums (
+    version BIGINT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+)";
+
+impl Migration {
+    /// The hex SHA-256 of the migration's text.
+    pub(crate) fn checksum(&self) -> String {
+        hex::encode(Sha256::digest(self.sql.as_bytes()))
+    }
+
+    /// `Ok` when `applied` (the checksum recorded for this version, if any) is this text's.
+    pub(crate) fn check(&self, applied: Option<String>) -> crate::Result<()> {
+        let carried = self.checksum();
+        match applied {
+            Some(applied) if applied != carried => Err(crate::StoreError::MigrationChanged {
+                version: self.version,
+                name: self.name,
+                applied,
+                carried,
+            }),
+            _ => Ok(()),
+        }
+    }
+}

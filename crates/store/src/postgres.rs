@@ -87,6 +87,9 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query(migrate::CREATE_TABLE).execute(&mut *tx).await?;
+        sqlx::query(migrate::CREATE_CHECKSUMS)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         for m in migrate::POSTGRES {
             let mut tx = self.pool.begin().await?;
@@ -97,6 +100,19 @@ impl PgStore {
                 .bind(m.version)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let applied: Option<String> =
+                sqlx::query_scalar("SELECT sha256 FROM schema_checksums WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            m.check(applied.clone())?;
+            if applied.is_none() {
+                sqlx::query("INSERT INTO schema_checksums (version, sha256) VALUES ($1, $2)")
+                    .bind(m.version)
+                    .bind(m.checksum())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if done.is_none() {
                 sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
                 sqlx::query(

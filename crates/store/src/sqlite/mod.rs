@@ -137,6 +137,7 @@ fn configure(conn: &Connection) -> Result<()> {
 
 fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {
     conn.execute_batch(migrate::CREATE_TABLE)?;
+    conn.execute_batch(migrate::CREATE_CHECKSUMS)?;
     for m in migrations {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let done: Option<i64> = tx
@@ -146,6 +147,20 @@ fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<(
                 |r| r.get(0),
             )
             .optional()?;
+        let applied: Option<String> = tx
+            .query_row(
+                "SELECT sha256 FROM schema_checksums WHERE version = ?1",
+                [m.version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        m.check(applied.clone())?;
+        if applied.is_none() {
+            tx.execute(
+                "INSERT INTO schema_checksums (version, sha256) VALUES (?1, ?2)",
+                params![m.version, m.checksum()],
+            )?;
+        }
         if done.is_none() {
             tx.execute_batch(m.sql)?;
             tx.execute(
@@ -1247,5 +1262,59 @@ mod tests {
                 .unwrap();
             assert_eq!(secondary, i % 2 == 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod checksum_tests {
+    use super::*;
+
+    fn checksums(conn: &Connection) -> Vec<(i64, String)> {
+        let mut stmt = conn
+            .prepare("SELECT version, sha256 FROM schema_checksums ORDER BY version")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Every applied migration's text is remembered; a database migrated with another text
+    /// does not open, and says which migration and why.
+    #[test]
+    fn an_edited_migration_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_migrations(&mut conn, migrate::SQLITE).unwrap();
+        let kept = checksums(&conn);
+        assert_eq!(kept.len(), migrate::SQLITE.len());
+        assert_eq!(kept[2], (3, migrate::SQLITE[2].checksum()));
+        // Opening again changes nothing.
+        apply_migrations(&mut conn, migrate::SQLITE).unwrap();
+        assert_eq!(checksums(&conn), kept);
+
+        conn.execute(
+            "UPDATE schema_checksums SET sha256 = 'ab' WHERE version = 3",
+            [],
+        )
+        .unwrap();
+        let err = apply_migrations(&mut conn, migrate::SQLITE).unwrap_err();
+        assert!(
+            matches!(err, StoreError::MigrationChanged { version: 3, .. }),
+            "{err}"
+        );
+        let said = err.to_string();
+        assert!(said.contains("migration 3 (secondary_link)"), "{said}");
+        assert!(said.contains("edited after its release"), "{said}");
+    }
+
+    /// A database migrated before checksums were kept gets them on its next start.
+    #[test]
+    fn checksums_are_recorded_for_older_databases() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_migrations(&mut conn, migrate::SQLITE).unwrap();
+        let kept = checksums(&conn);
+        conn.execute_batch("DROP TABLE schema_checksums").unwrap();
+        apply_migrations(&mut conn, migrate::SQLITE).unwrap();
+        assert_eq!(checksums(&conn), kept);
     }
 }
