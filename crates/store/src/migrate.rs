@@ -129,17 +129,20 @@ impl Migration {
         hex::encode(Sha256::digest(self.sql.as_bytes()))
     }
 
-    /// `Ok` when `applied` (the checksum recorded for this version, if any) is this text's.
-    pub(crate) fn check(&self, applied: Option<String>) -> crate::Result<()> {
+    /// Checks `applied`, the checksum recorded for this version if any, against this text:
+    /// `Ok(Some(checksum))` when none was recorded yet (the caller records it), `Ok(None)` when
+    /// it matches.
+    pub(crate) fn check(&self, applied: Option<&str>) -> crate::Result<Option<String>> {
         let carried = self.checksum();
         match applied {
-            Some(applied) if applied != carried => Err(crate::StoreError::MigrationChanged {
+            None => Ok(Some(carried)),
+            Some(applied) if applied == carried => Ok(None),
+            Some(applied) => Err(crate::StoreError::MigrationChanged {
                 version: self.version,
                 name: self.name,
-                applied,
+                applied: applied.to_owned(),
                 carried,
             }),
-            _ => Ok(()),
         }
     }
 }

@@ -105,11 +105,10 @@ impl PgStore {
                     .bind(m.version)
                     .fetch_optional(&mut *tx)
                     .await?;
-            m.check(applied.clone())?;
-            if applied.is_none() {
+            if let Some(checksum) = m.check(applied.as_deref())? {
                 sqlx::query("INSERT INTO schema_checksums (version, sha256) VALUES ($1, $2)")
                     .bind(m.version)
-                    .bind(m.checksum())
+                    .bind(checksum)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -168,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn zero_means_two_per_core() {
+    fn zero_means_per_core_times_the_cores() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         assert_eq!(Admission::new(0, 3, 1_000).max_tries(), 3 * cores);
         assert_eq!(Admission::new(0, 1, 1_000).max_tries(), cores);

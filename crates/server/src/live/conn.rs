@@ -419,8 +419,8 @@ impl Conn {
     }
 
     /// Writes what the state machine says: first, when the session has just ended without
-    /// any verdict, its final result ([`Outcome::NotCompleted`], which queues its webhook); then the
-    /// state, its status, and when to look at it again should no page come back.
+    /// any verdict, its final result ([`Outcome::NotCompleted`], which queues its webhook);
+    /// then the state, its status, and when to look at it again should no page come back.
     async fn persist(&mut self) {
         self.end_without_verdict().await;
         if !self.live.state().try_running() && *self.live.state() != SessionState::Verifying {

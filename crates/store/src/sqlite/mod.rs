@@ -154,11 +154,10 @@ fn apply_migrations(conn: &mut Connection, migrations: &[Migration]) -> Result<(
                 |r| r.get(0),
             )
             .optional()?;
-        m.check(applied.clone())?;
-        if applied.is_none() {
+        if let Some(checksum) = m.check(applied.as_deref())? {
             tx.execute(
                 "INSERT INTO schema_checksums (version, sha256) VALUES (?1, ?2)",
-                params![m.version, m.checksum()],
+                params![m.version, checksum],
             )?;
         }
         if done.is_none() {
@@ -1263,11 +1262,6 @@ mod tests {
             assert_eq!(secondary, i % 2 == 1);
         }
     }
-}
-
-#[cfg(test)]
-mod checksum_tests {
-    use super::*;
 
     fn checksums(conn: &Connection) -> Vec<(i64, String)> {
         let mut stmt = conn
