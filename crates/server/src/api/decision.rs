@@ -133,16 +133,12 @@ impl Outcome {
     }
 }
 
-/// The primary contract's code for a face-quality outcome (Get Result's `code`, and a
-/// quality signal's `qualityCode`).
+/// The primary contract's code for a face-quality outcome (a quality signal's
+/// `qualityCode`): the code Get Result answers for it.
 pub fn quality_code(q: QualityOutcome) -> &'static str {
-    match q {
-        QualityOutcome::NoFace => "NO_FACE_DETECTED",
-        QualityOutcome::TooManyFaces => "TOO_MANY_FACES_DETECTED",
-        QualityOutcome::InvalidFace => "INVALID_FACE_DETECTED",
-        QualityOutcome::Occluded => "FACE_OCCLUDED",
-        QualityOutcome::PoorQuality => "FACE_QUALITY_TOO_POOR",
-    }
+    super::advance::result_code(openliveness_store::Outcome::Quality(
+        crate::live::record::quality_issue(q),
+    ))
 }
 
 impl Decision {

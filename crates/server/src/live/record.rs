@@ -12,15 +12,19 @@ use crate::state::now_ms;
 
 /// How a try with this verdict ended, as the store records it.
 pub fn outcome(verdict: &Verdict) -> Outcome {
-    match verdict.quality {
-        None => Outcome::Judged,
-        Some(q) => Outcome::Quality(match q {
-            QualityOutcome::NoFace => QualityIssue::NoFace,
-            QualityOutcome::TooManyFaces => QualityIssue::TooManyFaces,
-            QualityOutcome::InvalidFace => QualityIssue::InvalidFace,
-            QualityOutcome::Occluded => QualityIssue::Occluded,
-            QualityOutcome::PoorQuality => QualityIssue::PoorQuality,
-        }),
+    verdict
+        .quality
+        .map_or(Outcome::Judged, |q| Outcome::Quality(quality_issue(q)))
+}
+
+/// The store's word for a quality gate of the liveness core.
+pub fn quality_issue(q: QualityOutcome) -> QualityIssue {
+    match q {
+        QualityOutcome::NoFace => QualityIssue::NoFace,
+        QualityOutcome::TooManyFaces => QualityIssue::TooManyFaces,
+        QualityOutcome::InvalidFace => QualityIssue::InvalidFace,
+        QualityOutcome::Occluded => QualityIssue::Occluded,
+        QualityOutcome::PoorQuality => QualityIssue::PoorQuality,
     }
 }
 
